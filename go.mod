@@ -3,10 +3,9 @@ module github.com/certgate/certgate
 go 1.25.0
 
 require (
-	github.com/coder/websocket v1.8.15 // indirect
-	github.com/dunglas/httpsfv v1.1.2 // indirect
-	github.com/gorilla/websocket v1.5.3 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
-	go.uber.org/goleak v1.3.0 // indirect
-	nhooyr.io/websocket v1.8.17 // indirect
+	github.com/dunglas/httpsfv v1.1.2
+	github.com/hashicorp/golang-lru/v2 v2.0.7
+	github.com/stretchr/testify v1.12.1
 )
+
+require go.yaml.in/yaml/v3 v3.0.5 // indirect

@@ -1,0 +1,219 @@
+package httpauth
+
+import (
+	"context"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// The Allow helpers build common [Authorizer]s. Each refuses with an error
+// that says what did not match (logged, never sent to the client). A helper
+// given an unusable argument (an empty list, a malformed fingerprint or
+// serial) does not panic and does not allow anything: its Authorizer
+// refuses every request with a 500 whose logged reason says what to fix.
+
+// AllowCN allows leaves whose subject common name is one of names (exact,
+// case-sensitive).
+func AllowCN(names ...string) Authorizer {
+	if len(names) == 0 {
+		return misconfigured("AllowCN: no names given")
+	}
+	set := toSet(names, nil)
+	return func(_ context.Context, id *Identity) error {
+		if set[id.Certificate.Subject.CommonName] {
+			return nil
+		}
+		return fmt.Errorf("common name %q not allowed", truncate(id.Certificate.Subject.CommonName))
+	}
+}
+
+// AllowFingerprints allows leaves whose SHA-256 fingerprint is listed. Each
+// entry is 64 hex digits in any case, with or without colons and an
+// optional "SHA256:" prefix (the forms openssl and browsers print).
+func AllowFingerprints(fingerprints ...string) Authorizer {
+	if len(fingerprints) == 0 {
+		return misconfigured("AllowFingerprints: no fingerprints given")
+	}
+	set := make(map[string]bool, len(fingerprints))
+	for i, f := range fingerprints {
+		n, ok := normalizeFingerprint(f)
+		if !ok {
+			return misconfigured(fmt.Sprintf("AllowFingerprints: entry %d is not a SHA-256 fingerprint (64 hex digits, optional colons and SHA256: prefix)", i))
+		}
+		set[n] = true
+	}
+	return func(_ context.Context, id *Identity) error {
+		if set[id.Fingerprint] {
+			return nil
+		}
+		return fmt.Errorf("fingerprint %s not allowed", id.Fingerprint)
+	}
+}
+
+func normalizeFingerprint(f string) (string, bool) {
+	f = strings.TrimSpace(f)
+	if len(f) >= 7 && strings.EqualFold(f[:7], "sha256:") {
+		f = f[7:]
+	}
+	f = strings.ToLower(strings.ReplaceAll(f, ":", ""))
+	if len(f) != 64 || strings.Trim(f, "0123456789abcdef") != "" {
+		return "", false
+	}
+	return f, true
+}
+
+// AllowIssuer allows leaves whose issuer has every attribute set in name:
+// each given value must be among the issuer's values for that attribute
+// (so a multi-valued O or OU matches when it holds all given values).
+// Attributes left empty in name are not checked; an empty name is refused.
+func AllowIssuer(name pkix.Name) Authorizer {
+	return allowName("AllowIssuer", "issuer", name, func(c *x509.Certificate) pkix.Name { return c.Issuer })
+}
+
+// AllowSubject is [AllowIssuer] for the leaf's subject.
+func AllowSubject(name pkix.Name) Authorizer {
+	return allowName("AllowSubject", "subject", name, func(c *x509.Certificate) pkix.Name { return c.Subject })
+}
+
+func allowName(helper, what string, want pkix.Name, get func(*x509.Certificate) pkix.Name) Authorizer {
+	var required []pkix.AttributeTypeAndValue
+	for _, rdn := range want.ToRDNSequence() {
+		required = append(required, rdn...)
+	}
+	if len(required) == 0 {
+		return misconfigured(helper + ": empty name would match everything; set at least one attribute")
+	}
+	return func(_ context.Context, id *Identity) error {
+		have := get(id.Certificate).Names
+		for _, req := range required {
+			if !slices.ContainsFunc(have, func(h pkix.AttributeTypeAndValue) bool {
+				return h.Type.Equal(req.Type) && h.Value == req.Value
+			}) {
+				return fmt.Errorf("%s lacks %s=%q", what, attrName(req.Type), truncate(fmt.Sprint(req.Value)))
+			}
+		}
+		return nil
+	}
+}
+
+// AllowOU allows leaves with at least one subject organizational unit in ous.
+func AllowOU(ous ...string) Authorizer {
+	return allowAny("AllowOU", "organizational unit", ous, func(c *x509.Certificate) []string { return c.Subject.OrganizationalUnit })
+}
+
+// AllowOrganization allows leaves with at least one subject organization in orgs.
+func AllowOrganization(orgs ...string) Authorizer {
+	return allowAny("AllowOrganization", "organization", orgs, func(c *x509.Certificate) []string { return c.Subject.Organization })
+}
+
+func allowAny(helper, what string, allowed []string, get func(*x509.Certificate) []string) Authorizer {
+	if len(allowed) == 0 {
+		return misconfigured(helper + ": no values given")
+	}
+	set := toSet(allowed, nil)
+	return func(_ context.Context, id *Identity) error {
+		if slices.ContainsFunc(get(id.Certificate), func(v string) bool { return set[v] }) {
+			return nil
+		}
+		return fmt.Errorf("no allowed %s", what)
+	}
+}
+
+// AllowSerial allows leaves whose serial number is listed. Entries are hex
+// in any case, with or without colons or a 0x prefix; leading zeros do not
+// matter (openssl prints "0A:1B", Go's big.Int "a1b").
+func AllowSerial(serials ...string) Authorizer {
+	if len(serials) == 0 {
+		return misconfigured("AllowSerial: no serials given")
+	}
+	set := make(map[string]bool, len(serials))
+	for i, s := range serials {
+		n, ok := normalizeSerial(s)
+		if !ok {
+			return misconfigured(fmt.Sprintf("AllowSerial: entry %d is not a hexadecimal serial", i))
+		}
+		set[n] = true
+	}
+	return func(_ context.Context, id *Identity) error {
+		if sn := id.Certificate.SerialNumber; sn != nil && set[sn.Text(16)] {
+			return nil
+		}
+		return fmt.Errorf("serial %s not allowed", serialHex(id.Certificate))
+	}
+}
+
+func normalizeSerial(s string) (string, bool) {
+	s = strings.ReplaceAll(strings.TrimSpace(s), ":", "")
+	if len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X") {
+		s = s[2:]
+	}
+	if s == "" || strings.Trim(strings.ToLower(s), "0123456789abcdef") != "" {
+		return "", false
+	}
+	n, ok := new(big.Int).SetString(s, 16)
+	if !ok {
+		return "", false
+	}
+	return n.Text(16), true
+}
+
+// AllowEmail allows leaves with one of emails as an email SAN or as the
+// subject's emailAddress attribute. Comparison ignores case.
+func AllowEmail(emails ...string) Authorizer {
+	if len(emails) == 0 {
+		return misconfigured("AllowEmail: no addresses given")
+	}
+	set := toSet(emails, strings.ToLower)
+	return func(_ context.Context, id *Identity) error {
+		for _, e := range id.Certificate.EmailAddresses {
+			if set[strings.ToLower(e)] {
+				return nil
+			}
+		}
+		for _, n := range id.Certificate.Subject.Names {
+			if v, ok := n.Value.(string); ok && n.Type.Equal(oidEmailAddress) && set[strings.ToLower(v)] {
+				return nil
+			}
+		}
+		return errors.New("no allowed email address")
+	}
+}
+
+var oidEmailAddress = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}
+
+func attrName(oid asn1.ObjectIdentifier) string {
+	names := map[string]string{
+		"2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.10": "O",
+		"2.5.4.11": "OU", "2.5.4.5": "SERIALNUMBER", "2.5.4.9": "STREET", "2.5.4.17": "POSTALCODE",
+		"1.2.840.113549.1.9.1": "emailAddress",
+	}
+	if n, ok := names[oid.String()]; ok {
+		return n
+	}
+	return oid.String()
+}
+
+// misconfigured is the Authorizer of a helper given unusable arguments: it
+// fails closed and loudly instead of panicking at start-up.
+func misconfigured(msg string) Authorizer {
+	err := &Error{Status: http.StatusInternalServerError, Reason: fmt.Errorf("%w: httpauth.%s", ErrAuthorizer, msg)}
+	return func(context.Context, *Identity) error { return err }
+}
+
+func toSet(values []string, norm func(string) string) map[string]bool {
+	set := make(map[string]bool, len(values))
+	for _, v := range values {
+		if norm != nil {
+			v = norm(v)
+		}
+		set[v] = true
+	}
+	return set
+}

@@ -1,0 +1,152 @@
+package httpauth
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// AllowSAN allows leaves with one of sans among their subject alternative
+// names. Entries may carry the prefix openssl prints — "DNS:", "email:",
+// "URI:", "IP Address:" (or "IP:") — to match only that kind; a bare entry
+// matches any kind. DNS names and email addresses compare without case,
+// IP addresses by value (so "::ffff:10.0.0.1" equals "10.0.0.1"), URIs
+// exactly.
+func AllowSAN(sans ...string) Authorizer {
+	if len(sans) == 0 {
+		return misconfigured("AllowSAN: no names given")
+	}
+	type want struct{ kind, value string }
+	wants := make([]want, 0, len(sans))
+	for _, s := range sans {
+		kind, value := splitSANPrefix(strings.TrimSpace(s))
+		wants = append(wants, want{kind, value})
+	}
+	return func(_ context.Context, id *Identity) error {
+		c := id.Certificate
+		for _, w := range wants {
+			if sanMatches(c, w.kind, w.value) {
+				return nil
+			}
+		}
+		return errors.New("no allowed subject alternative name")
+	}
+}
+
+func splitSANPrefix(s string) (kind, value string) {
+	for _, p := range []struct{ prefix, kind string }{
+		{"dns:", "dns"}, {"email:", "email"}, {"uri:", "uri"}, {"ip address:", "ip"}, {"ip:", "ip"},
+	} {
+		if len(s) >= len(p.prefix) && strings.EqualFold(s[:len(p.prefix)], p.prefix) {
+			return p.kind, strings.TrimSpace(s[len(p.prefix):])
+		}
+	}
+	return "", s
+}
+
+func sanMatches(c *x509.Certificate, kind, value string) bool {
+	if kind == "" || kind == "dns" {
+		for _, d := range c.DNSNames {
+			if strings.EqualFold(d, value) {
+				return true
+			}
+		}
+	}
+	if kind == "" || kind == "email" {
+		for _, e := range c.EmailAddresses {
+			if strings.EqualFold(e, value) {
+				return true
+			}
+		}
+	}
+	if kind == "" || kind == "uri" {
+		for _, u := range c.URIs {
+			if u.String() == value {
+				return true
+			}
+		}
+	}
+	if kind == "" || kind == "ip" {
+		if ip := net.ParseIP(value); ip != nil {
+			for _, have := range c.IPAddresses {
+				if have.Equal(ip) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// AllowSPIFFEID allows leaves whose SPIFFE ID (the URI SAN with scheme
+// spiffe) is listed. An entry is either a full ID, matched exactly
+// ("spiffe://example.org/ns/prod/sa/api"), or a bare trust domain
+// ("spiffe://example.org"), matching every ID in it. As the X509-SVID
+// specification requires, a leaf with more than one URI SAN has no SPIFFE
+// ID and is refused.
+func AllowSPIFFEID(ids ...string) Authorizer {
+	if len(ids) == 0 {
+		return misconfigured("AllowSPIFFEID: no IDs given")
+	}
+	exact := map[string]bool{}
+	domains := map[string]bool{}
+	for i, s := range ids {
+		td, path, err := parseSPIFFEID(s)
+		if err != nil {
+			return misconfigured(fmt.Sprintf("AllowSPIFFEID: entry %d: %v", i, err))
+		}
+		if path == "" {
+			domains[td] = true
+		} else {
+			exact["spiffe://"+td+path] = true
+		}
+	}
+	return func(_ context.Context, id *Identity) error {
+		uris := id.Certificate.URIs
+		if len(uris) != 1 {
+			return fmt.Errorf("certificate has %d URI SANs, a SPIFFE ID needs exactly one", len(uris))
+		}
+		td, path, err := parseSPIFFEID(uris[0].String())
+		if err != nil {
+			return fmt.Errorf("URI SAN is not a SPIFFE ID: %v", err)
+		}
+		if domains[td] || exact["spiffe://"+td+path] {
+			return nil
+		}
+		return fmt.Errorf("SPIFFE ID spiffe://%s%s not allowed", truncate(td), truncate(path))
+	}
+}
+
+// parseSPIFFEID checks the SPIFFE ID rules that matter for matching: scheme
+// spiffe, a lowercase trust domain, no port, user, query or fragment, and a
+// path without empty, "." or ".." segments.
+func parseSPIFFEID(s string) (trustDomain, path string, err error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", "", errors.New("not a URI")
+	}
+	switch {
+	case u.Scheme != "spiffe":
+		return "", "", errors.New("scheme is not spiffe")
+	case u.Host == "" || u.Host != strings.ToLower(u.Host) || strings.ContainsAny(u.Host, ":@"):
+		return "", "", errors.New("trust domain must be lowercase with no port")
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
+		return "", "", errors.New("user info, query and fragment are not allowed")
+	}
+	path = u.EscapedPath()
+	if path == "/" {
+		return "", "", errors.New("path must not be a bare /")
+	}
+	if path != "" {
+		for _, seg := range strings.Split(path[1:], "/") {
+			if seg == "" || seg == "." || seg == ".." {
+				return "", "", errors.New("path has an empty, . or .. segment")
+			}
+		}
+	}
+	return u.Host, path, nil
+}

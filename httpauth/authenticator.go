@@ -1,0 +1,150 @@
+package httpauth
+
+import (
+	"crypto/x509"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Authenticator turns requests into verified, authorized identities. Build
+// one with [New]; it is immutable and safe for concurrent use by any number
+// of goroutines.
+type Authenticator struct {
+	src      Source // resolved: preset applied, names canonical
+	roots    RootsProvider
+	authz    Authorizer
+	timeout  time.Duration
+	chain    bool
+	maxChain int
+	skew     time.Duration
+	now      func() time.Time
+	cache    *headerCache // nil when disabled or for the TLS source
+	insecure bool
+	logger   *slog.Logger
+	onError  func(http.ResponseWriter, *http.Request, *Error)
+}
+
+// New checks cfg and returns an Authenticator. It refuses configurations
+// that would be unsafe or ambiguous at request time (a header source
+// without roots or trusted proxies, a verification-status header without
+// its value, an unknown preset or encoding, …) with an error naming the
+// field and what to change.
+func New(cfg Config) (*Authenticator, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	a := &Authenticator{
+		src:      cfg.Source.resolved(),
+		roots:    cfg.RootsProvider,
+		authz:    cfg.Authorize,
+		timeout:  cfg.AuthorizeTimeout,
+		chain:    cfg.IncludeChain,
+		maxChain: cfg.MaxChainLength,
+		skew:     cfg.ClockSkew,
+		now:      cfg.Now,
+		insecure: cfg.InsecureSkipHeaderVerification,
+		logger:   cfg.Logger,
+		onError:  cfg.ErrorHandler,
+	}
+	if a.roots == nil && cfg.Roots != nil {
+		a.roots = staticRoots{cfg.Roots}
+	}
+	if a.timeout == 0 {
+		a.timeout = DefaultAuthorizeTimeout
+	}
+	if a.maxChain == 0 {
+		a.maxChain = DefaultMaxChainLength
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.src.isHeader() && cfg.CacheSize >= 0 {
+		size := cfg.CacheSize
+		if size == 0 {
+			size = DefaultCacheSize
+		}
+		a.cache = newHeaderCache(size)
+	}
+	return a, nil
+}
+
+// Authenticate finds the request's client certificate, verifies it and
+// runs the authorizer with the request's context plus
+// [Config.AuthorizeTimeout].
+//
+// On success it returns the identity and nil. When authorization fails it
+// returns the identity together with the error, so callers can log who was
+// refused. Any other failure returns a nil identity. Errors are always
+// *[Error]: 401 for a missing or unacceptable certificate, 403 for a denial,
+// or the authorizer's status.
+func (a *Authenticator) Authenticate(r *http.Request) (*Identity, error) {
+	id, err := a.identify(r)
+	if err == nil {
+		err = a.authorize(r, id)
+	}
+	if err != nil {
+		e := asError(err)
+		a.logRefusal(r, id, e)
+		return id, e
+	}
+	return id, nil
+}
+
+// currentRoots returns the roots now in force, nil when none are configured.
+func (a *Authenticator) currentRoots() *x509.CertPool {
+	if a.roots == nil {
+		return nil
+	}
+	return a.roots.Roots()
+}
+
+// identify runs Source, Decode and Verify: the steps that end in 401.
+func (a *Authenticator) identify(r *http.Request) (*Identity, error) {
+	if !a.src.isHeader() {
+		return a.fromTLS(r)
+	}
+	if !a.src.trusted(r) {
+		if a.src.FallbackToTLS {
+			// A direct client is judged by its own connection; what it wrote
+			// in proxy headers is ignored (SRC-02).
+			return a.fromTLS(r)
+		}
+		// Decoding nothing: a header from an untrusted peer proves nothing
+		// and must not cost anything (SRC-01).
+		return nil, unauthorized(ErrUntrustedProxy)
+	}
+	return a.fromHeader(r)
+}
+
+// newIdentity builds the identity; fp is the leaf's fingerprint when the
+// caller already knows it (cache hits), else empty.
+func (a *Authenticator) newIdentity(leaf *x509.Certificate, fp string, chain []*x509.Certificate, header string, verified bool) *Identity {
+	if fp == "" {
+		fp = Fingerprint(leaf)
+	}
+	id := &Identity{Certificate: leaf, Header: header, Fingerprint: fp, Verified: verified}
+	if a.chain {
+		id.Chain = chain
+	}
+	return id
+}
+
+// logRefusal writes one record per refusal. It names the certificate by
+// fingerprint and serial, never by PEM or whole subject.
+func (a *Authenticator) logRefusal(r *http.Request, id *Identity, e *Error) {
+	if a.logger == nil {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.Int("status", e.StatusCode()),
+		slog.String("reason", e.Error()),
+		slog.String("remote_addr", r.RemoteAddr),
+	}
+	if id != nil {
+		attrs = append(attrs,
+			slog.String("fingerprint", id.Fingerprint),
+			slog.String("serial", serialHex(id.Certificate)))
+	}
+	a.logger.LogAttrs(r.Context(), slog.LevelWarn, "httpauth: request refused", attrs...)
+}

@@ -1,0 +1,77 @@
+package httpauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Authorizer decides whether a verified identity may pass: nil allows, an
+// error refuses. A plain error means 403 and its text is only logged; to
+// choose the status or the text the client sees, return an *[Error] (its
+// Public field is sent, its Reason is logged).
+//
+// ctx is the request's context with [Config.AuthorizeTimeout] applied; an
+// Authorizer that calls out (a database, a policy service) must honour it.
+// It is only ever called with a verified certificate.
+type Authorizer func(ctx context.Context, id *Identity) error
+
+// authorize runs the authorizer with a deadline. It runs in its own
+// goroutine so that one which ignores its context cannot hold the request
+// past the deadline; a panic is recovered into a 500 (AUTHZ-01).
+func (a *Authenticator) authorize(r *http.Request, id *Identity) error {
+	if a.authz == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), a.timeout)
+	defer cancel()
+	done := make(chan error, 1) // buffered: a late answer must not block
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- &Error{Status: http.StatusInternalServerError, Reason: fmt.Errorf("%w: panic: %v", ErrAuthorizer, p)}
+			}
+		}()
+		done <- a.authz(ctx, id)
+	}()
+	select {
+	case err := <-done:
+		if err != nil && ctx.Err() != nil {
+			return timeoutError(r.Context(), a.timeout)
+		}
+		return authzError(err)
+	case <-ctx.Done():
+		return timeoutError(r.Context(), a.timeout)
+	}
+}
+
+func timeoutError(parent context.Context, timeout time.Duration) error {
+	if parent.Err() != nil {
+		return &Error{Status: http.StatusServiceUnavailable, Reason: fmt.Errorf("%w: request cancelled during authorization", ErrAuthorizer)}
+	}
+	return &Error{Status: http.StatusServiceUnavailable, Reason: fmt.Errorf("%w: no answer within %s (Config.AuthorizeTimeout)", ErrAuthorizer, timeout)}
+}
+
+// authzError turns an authorizer's answer into an *Error: its own status if
+// it returned one (clamped to 400–599), otherwise 403.
+func authzError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		status := e.StatusCode()
+		kind := ErrDenied
+		if status >= 500 {
+			kind = ErrAuthorizer
+		}
+		public := e.Public
+		if public == "" {
+			public = http.StatusText(status)
+		}
+		return &Error{Status: status, Reason: fmt.Errorf("%w: %w", kind, err), Public: public}
+	}
+	return &Error{Status: http.StatusForbidden, Reason: fmt.Errorf("%w: %w", ErrDenied, err)}
+}

@@ -1,0 +1,127 @@
+package httpauth
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Defaults applied by [New] when the matching [Config] field is zero.
+const (
+	DefaultMaxChainLength   = 8
+	DefaultAuthorizeTimeout = 5 * time.Second
+	DefaultCacheSize        = 1024
+)
+
+// Config configures an [Authenticator]. The zero value authenticates by the
+// request's own TLS connection, accepts only chains the TLS layer verified,
+// and allows every verified certificate.
+//
+// [New] copies what it needs; the Config may be reused or changed
+// afterwards without affecting the Authenticator.
+type Config struct {
+	// Source says where the certificate comes from. Zero value: the
+	// request's TLS connection (r.TLS). Set Source.Header (or
+	// Source.Preset) to read it from a TLS-terminating proxy's header.
+	Source Source
+
+	// Roots are the CAs client certificates must chain to. Nil: certificates
+	// are accepted only when the TLS layer already verified them
+	// (r.TLS.VerifiedChains, built from the listener's ClientCAs); header
+	// sources then fail [New]. Never falls back to the system roots.
+	Roots *x509.CertPool
+
+	// RootsProvider supplies the roots per request instead of Roots, so a CA
+	// rotation needs no restart; see [FileRoots]. Nil: use Roots. Setting
+	// both is an error.
+	RootsProvider RootsProvider
+
+	// Authorize decides whether a verified identity may pass. Nil: every
+	// verified certificate is allowed.
+	Authorize Authorizer
+
+	// AuthorizeTimeout bounds one Authorize call; its context is the
+	// request's plus this deadline. Zero: DefaultAuthorizeTimeout.
+	AuthorizeTimeout time.Duration
+
+	// IncludeChain fills Identity.Chain with the verified chain. False:
+	// only the leaf is kept.
+	IncludeChain bool
+
+	// MaxChainLength caps the certificates a client or proxy may present
+	// (leaf included); longer chains are refused before verification.
+	// Zero: DefaultMaxChainLength.
+	MaxChainLength int
+
+	// ClockSkew tolerates a leaf whose NotBefore is up to this far in the
+	// future (clocks of issuer and server disagree). Zero: no tolerance.
+	// NotAfter is never stretched.
+	ClockSkew time.Duration
+
+	// Now returns the current time for validity checks. Nil: time.Now.
+	Now func() time.Time
+
+	// CacheSize bounds the cache of decoded and verified header
+	// certificates, keyed by the exact header bytes. Zero:
+	// DefaultCacheSize; negative: no cache. Validity is still checked on
+	// every hit, and a change of roots empties it.
+	CacheSize int
+
+	// InsecureSkipHeaderVerification takes header certificates as the proxy
+	// sent them, without checking roots, validity or key usage. Only for a
+	// proxy that verified the client itself and is the sole way to reach
+	// this server. False: header certificates are verified like TLS ones.
+	InsecureSkipHeaderVerification bool
+
+	// Logger receives one record per refusal (reason, fingerprint, serial,
+	// remote address; never a PEM block). Nil: silent.
+	Logger *slog.Logger
+
+	// ErrorHandler writes the middleware's refusal responses, e.g. as JSON.
+	// Nil: a plain-text body with the error's public text.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err *Error)
+}
+
+// RootsProvider returns the current root pool. It is called once per
+// verification, so it must be fast and safe for concurrent use; returning a
+// different pointer tells the Authenticator the roots changed.
+type RootsProvider interface {
+	Roots() *x509.CertPool
+}
+
+type staticRoots struct{ pool *x509.CertPool }
+
+func (s staticRoots) Roots() *x509.CertPool { return s.pool }
+
+// validate checks cfg for settings that would be unsafe or contradictory at
+// request time. Messages name the field and what to change.
+func (cfg *Config) validate() error {
+	var errs []error
+	if cfg.Roots != nil && cfg.RootsProvider != nil {
+		errs = append(errs, errors.New("Config.Roots and Config.RootsProvider are both set: keep one"))
+	}
+	if cfg.AuthorizeTimeout < 0 {
+		errs = append(errs, fmt.Errorf("Config.AuthorizeTimeout is negative (%v): use a positive duration, or zero for %v", cfg.AuthorizeTimeout, DefaultAuthorizeTimeout))
+	}
+	if cfg.MaxChainLength < 0 {
+		errs = append(errs, fmt.Errorf("Config.MaxChainLength is negative (%d): use a positive length, or zero for %d", cfg.MaxChainLength, DefaultMaxChainLength))
+	}
+	if cfg.ClockSkew < 0 {
+		errs = append(errs, fmt.Errorf("Config.ClockSkew is negative (%v): use zero or a small positive duration", cfg.ClockSkew))
+	}
+	errs = append(errs, cfg.Source.validate()...)
+	if cfg.Source.isHeader() {
+		if cfg.Roots == nil && cfg.RootsProvider == nil && !cfg.InsecureSkipHeaderVerification {
+			errs = append(errs, errors.New("header source without roots: set Config.Roots (or Config.RootsProvider) to the CA that issues client certificates; an empty pool never means the system roots"))
+		}
+	} else if cfg.InsecureSkipHeaderVerification {
+		errs = append(errs, errors.New("Config.InsecureSkipHeaderVerification is set but the source is the TLS connection: remove it"))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("httpauth: invalid config: %w", errors.Join(errs...))
+	}
+	return nil
+}

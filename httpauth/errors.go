@@ -1,0 +1,159 @@
+package httpauth
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+)
+
+// reason is a refusal cause. Reasons form a small tree (for instance
+// [ErrExpired] is a kind of [ErrNotVerified]) so callers can branch at the
+// level they care about with errors.Is.
+type reason struct {
+	msg    string
+	public string // what the client may read; never carries request data
+	parent error
+}
+
+func (r *reason) Error() string { return r.msg }
+func (r *reason) Unwrap() error { return r.parent }
+
+func newReason(msg, public string, parent error) error {
+	return &reason{msg: "httpauth: " + msg, public: public, parent: parent}
+}
+
+// Sentinel reasons. Use errors.Is on an error returned by
+// [Authenticator.Authenticate]; the returned *[Error] wraps one of these.
+var (
+	// ErrNoCertificate: nothing was offered (plain HTTP, a TLS connection
+	// without a client certificate, or no certificate in the header).
+	ErrNoCertificate = newReason("no client certificate", "client certificate required", nil)
+
+	// ErrNotVerified: a certificate was offered but is not acceptable. The
+	// reasons below refine it.
+	ErrNotVerified = newReason("client certificate not verified", "client certificate not accepted", nil)
+	// ErrUnknownAuthority: the certificate does not chain to a configured root.
+	ErrUnknownAuthority = newReason("certificate signed by unknown authority", "client certificate signed by unknown authority", ErrNotVerified)
+	// ErrExpired: the leaf or a certificate of its chain is past NotAfter.
+	ErrExpired = newReason("certificate expired", "client certificate expired", ErrNotVerified)
+	// ErrNotYetValid: the leaf or a certificate of its chain is before NotBefore.
+	ErrNotYetValid = newReason("certificate not yet valid", "client certificate not yet valid", ErrNotVerified)
+	// ErrClientAuthUsage: the certificate may not be used for client
+	// authentication (its extended key usage lacks clientAuth).
+	ErrClientAuthUsage = newReason("certificate lacks client-auth usage", "client certificate not valid for client authentication", ErrNotVerified)
+	// ErrChainTooLong: more certificates than [Config.MaxChainLength].
+	ErrChainTooLong = newReason("certificate chain too long", "client certificate chain too long", ErrNotVerified)
+	// ErrNoRoots: the certificate needs verification but no roots are
+	// configured (see [Config.Roots]).
+	ErrNoRoots = newReason("no roots configured to verify the certificate", "client certificate not accepted", ErrNotVerified)
+
+	// ErrUntrustedProxy: a header source is configured but the request's
+	// immediate peer is not in [Source.TrustedProxies].
+	ErrUntrustedProxy = newReason("request not from a trusted proxy", "client certificate required", nil)
+	// ErrHeaderMissing: the request came from a trusted proxy without the
+	// certificate header.
+	ErrHeaderMissing = newReason("certificate header missing", "client certificate required", ErrNoCertificate)
+	// ErrHeaderMalformed: the certificate header could not be decoded, was
+	// sent more than once, or exceeds the size caps.
+	ErrHeaderMalformed = newReason("certificate header malformed", "client certificate not accepted", ErrNotVerified)
+	// ErrVerifyHeader: the proxy's verification-status header is missing or
+	// does not hold [Source.VerifyValue].
+	ErrVerifyHeader = newReason("verification-status header mismatch", "client certificate not accepted", ErrNotVerified)
+
+	// ErrDenied: the certificate is valid but the [Authorizer] refused it.
+	ErrDenied = newReason("access denied", "access denied", nil)
+	// ErrAuthorizer: the authorizer panicked or did not answer within
+	// [Config.AuthorizeTimeout].
+	ErrAuthorizer = newReason("authorizer failed", "authorization unavailable", nil)
+)
+
+// Error is the refusal returned by [Authenticator.Authenticate]. It carries
+// the HTTP status to answer with and wraps the reason, so both errors.As
+// (for the status) and errors.Is (for the reason) work.
+//
+// An [Authorizer] may return an *Error to choose the status and the text the
+// client sees; statuses outside 400–599 are answered as 500.
+type Error struct {
+	// Status is the HTTP status: 401 when no acceptable certificate was
+	// offered, 403 when the authorizer denied it, or the authorizer's choice.
+	Status int
+	// Reason is the cause; it may contain details meant for logs only.
+	Reason error
+	// Public is the short text safe to send to the client. Empty means the
+	// status text. Set it only to text without secrets.
+	Public string
+}
+
+// Error returns the reason's text, meant for logs.
+func (e *Error) Error() string {
+	if e.Reason == nil {
+		return "httpauth: " + http.StatusText(e.status())
+	}
+	return e.Reason.Error()
+}
+
+// Unwrap returns the reason.
+func (e *Error) Unwrap() error { return e.Reason }
+
+// PublicText returns the text to show the client: [Error.Public], or the
+// public text of a library reason, or the status text. It never contains
+// authorizer details that were not explicitly made public, and it is
+// sanitized: control characters removed, invalid UTF-8 replaced, at most
+// MaxPublicText bytes. It is safe in a response body, never in a header.
+func (e *Error) PublicText() string {
+	if e.Public != "" {
+		return sanitize(e.Public)
+	}
+	var r *reason
+	if errors.As(e.Reason, &r) {
+		return r.public
+	}
+	return http.StatusText(e.status())
+}
+
+// MaxPublicText caps [Error.PublicText].
+const MaxPublicText = 200
+
+// sanitize drops control characters (C0, DEL, C1, which would let text
+// break out of a line), replaces invalid UTF-8 and truncates on a rune
+// boundary.
+func sanitize(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+			continue
+		}
+		if b.Len()+utf8.RuneLen(r) > MaxPublicText {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// StatusCode returns the status to answer with: [Error.Status] when it is
+// in 400–599, otherwise 500.
+func (e *Error) StatusCode() int { return e.status() }
+
+func (e *Error) status() int {
+	if e.Status < 400 || e.Status > 599 {
+		return http.StatusInternalServerError
+	}
+	return e.Status
+}
+
+// unauthorized builds the 401 error used for everything that is not an
+// authorization decision.
+func unauthorized(err error) *Error {
+	return &Error{Status: http.StatusUnauthorized, Reason: err}
+}
+
+// asError converts any error into an *Error with a sane status.
+func asError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Status: http.StatusInternalServerError, Reason: err}
+}

@@ -1,0 +1,134 @@
+package httpauth
+
+import (
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// fromHeader authenticates by the certificate a trusted proxy forwarded.
+// The caller has checked that the peer is a trusted proxy.
+func (a *Authenticator) fromHeader(r *http.Request) (*Identity, error) {
+	s := &a.src
+	if s.VerifyHeader != "" {
+		if err := checkVerifyHeader(r.Header, s.VerifyHeader, s.VerifyValue); err != nil {
+			return nil, unauthorized(err)
+		}
+	}
+	// Caps come first so that a hostile size costs nothing (PEM-04).
+	if n := headerSize(r.Header, s.Header); n > MaxHeaderBytes {
+		return nil, unauthorized(fmt.Errorf("%w: header %s has %d bytes, at most %d allowed", ErrHeaderMalformed, s.Header, n, MaxHeaderBytes))
+	}
+	if n := headerSize(r.Header, s.ChainHeader); n > MaxHeaderBytes {
+		return nil, unauthorized(fmt.Errorf("%w: header %s has %d bytes, at most %d allowed", ErrHeaderMalformed, s.ChainHeader, n, MaxHeaderBytes))
+	}
+	value, ok, err := a.certValue(r.Header)
+	if err != nil {
+		return nil, unauthorized(err)
+	}
+	if !ok {
+		// Also for a proxy that reached us over mTLS: its own certificate
+		// is never the client's identity (SRC-03).
+		return nil, unauthorized(fmt.Errorf("%w: trusted proxy sent no %s header", ErrHeaderMissing, s.Header))
+	}
+	chainValue := ""
+	if s.ChainHeader != "" {
+		if s.ChainEncoding == RFC9440 {
+			chainValue, _ = listValue(r.Header, s.ChainHeader)
+		} else if chainValue, _, err = singleValue(r.Header, s.ChainHeader); err != nil {
+			return nil, unauthorized(err)
+		}
+	}
+
+	roots := a.currentRoots()
+	key := cacheKey(value, chainValue)
+	if id, ok := a.cache.get(key, roots); ok {
+		if err := a.checkChain(id.chain); err == nil {
+			return a.newIdentity(id.leaf, id.fingerprint, id.chain, s.Header, id.verified), nil
+		}
+		// Expired since it was cached: fall through for the precise reason.
+	}
+
+	leaf, intermediates, err := a.decode(value, chainValue)
+	if err != nil {
+		return nil, unauthorized(err)
+	}
+	if a.insecure {
+		chain := append([]*x509.Certificate{leaf}, intermediates...)
+		return a.remember(key, roots, leaf, chain, false), nil
+	}
+	chain, err := a.verifyLeaf(leaf, intermediates, roots)
+	if err != nil {
+		return nil, unauthorized(err)
+	}
+	return a.remember(key, roots, leaf, chain, true), nil
+}
+
+// remember caches a decoded header certificate and returns its identity.
+func (a *Authenticator) remember(key string, roots *x509.CertPool, leaf *x509.Certificate, chain []*x509.Certificate, verified bool) *Identity {
+	id := a.newIdentity(leaf, "", chain, a.src.Header, verified)
+	a.cache.add(key, roots, cacheEntry{leaf: leaf, fingerprint: id.Fingerprint, chain: chain, verified: verified})
+	return id
+}
+
+// certValue returns the certificate header's value. XFCC is a list (one
+// element per hop) whose lines are joined; every other certificate header
+// is single-valued and refused when repeated (MUL-01).
+func (a *Authenticator) certValue(h http.Header) (string, bool, error) {
+	if a.src.Encoding == XFCC {
+		v, ok := listValue(h, a.src.Header)
+		return v, ok, nil
+	}
+	return singleValue(h, a.src.Header)
+}
+
+// decode turns header values into parsed certificates: the leaf, then the
+// untrusted intermediates from the same header and the chain header.
+func (a *Authenticator) decode(value, chainValue string) (*x509.Certificate, []*x509.Certificate, error) {
+	s := &a.src
+	ders, err := s.Encoding.decodeLeaf(value, s.XFCCTrustedHops)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.ChainHeader != "" && chainValue != "" {
+		more, err := s.ChainEncoding.decodeChain(chainValue)
+		if err != nil {
+			return nil, nil, fmt.Errorf("chain header %s: %w", s.ChainHeader, err)
+		}
+		ders = append(ders, more...)
+	}
+	if len(ders) > a.maxChain {
+		return nil, nil, fmt.Errorf("%w: %d certificates forwarded, at most %d allowed (Config.MaxChainLength)", ErrChainTooLong, len(ders), a.maxChain)
+	}
+	var certs []*x509.Certificate
+	for _, der := range ders {
+		// ParseCertificates also splits HAProxy's concatenated chain DER.
+		cs, err := x509.ParseCertificates(der)
+		if err != nil || len(cs) == 0 {
+			return nil, nil, fmt.Errorf("%w: certificate %d is not valid DER", ErrHeaderMalformed, len(certs))
+		}
+		certs = append(certs, cs...)
+		if len(certs) > a.maxChain {
+			return nil, nil, fmt.Errorf("%w: more than %d certificates forwarded (Config.MaxChainLength)", ErrChainTooLong, a.maxChain)
+		}
+	}
+	return certs[0], certs[1:], nil
+}
+
+// checkVerifyHeader compares the proxy's verification status exactly, after
+// trimming HTTP whitespace (VER-01..03). Its value is client-derived in
+// part ("FAILED:<reason>"), so it is quoted and cut short in the reason.
+func checkVerifyHeader(h http.Header, name, want string) error {
+	got, ok, err := singleValue(h, name)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrVerifyHeader, err)
+	}
+	if !ok {
+		return fmt.Errorf("%w: %s header missing", ErrVerifyHeader, name)
+	}
+	if strings.Trim(got, " \t") != want {
+		return fmt.Errorf("%w: %s is %q, want %q", ErrVerifyHeader, name, truncate(got), want)
+	}
+	return nil
+}

@@ -1,0 +1,171 @@
+package httpauth_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/certgate/certgate/httpauth"
+	"github.com/certgate/certgate/internal/testpki"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// loopback is the header-mode baseline of SECURITY_CASES.md.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}
+
+const (
+	proxyAddr    = "127.0.0.1:40000" // a trusted proxy
+	strangerAddr = "192.0.2.7:40000" // any other peer
+)
+
+// mustNew builds an Authenticator or fails the test.
+func mustNew(tb testing.TB, cfg httpauth.Config) *httpauth.Authenticator {
+	tb.Helper()
+	a, err := httpauth.New(cfg)
+	require.NoError(tb, err)
+	return a
+}
+
+// headerRequest is a request from remote carrying the given header lines.
+func headerRequest(remote string, headers ...[2]string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "http://backend.test/ws", nil)
+	r.RemoteAddr = remote
+	for _, h := range headers {
+		r.Header.Add(h[0], h[1])
+	}
+	return r
+}
+
+// statusOf returns the status Authenticate's error carries, 0 for success.
+func statusOf(tb testing.TB, err error) int {
+	tb.Helper()
+	if err == nil {
+		return 0
+	}
+	var e *httpauth.Error
+	require.ErrorAs(tb, err, &e)
+	return e.StatusCode()
+}
+
+// Encoders producing each proxy's wire shape (PROXY_FORMATS.md §0).
+
+// nginxEscape percent-escapes PEM like nginx's $ssl_client_escaped_cert:
+// everything but unreserved characters, uppercase hex.
+func nginxEscape(pemText []byte) string {
+	var b strings.Builder
+	for _, c := range pemText {
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+		} else {
+			b.WriteString("%" + strings.ToUpper(hexByte(c)))
+		}
+	}
+	return b.String()
+}
+
+// awsEscape escapes like AWS ALB: '+', '=', '/' stay literal.
+func awsEscape(pemText []byte) string {
+	s := nginxEscape(pemText)
+	return strings.NewReplacer("%2B", "+", "%3D", "=", "%2F", "/").Replace(s)
+}
+
+func hexByte(c byte) string {
+	const digits = "0123456789abcdef"
+	return string([]byte{digits[c>>4], digits[c&15]})
+}
+
+// folded is PEM with newlines turned into spaces (Apache mod_headers).
+func folded(pemText []byte) string {
+	return strings.TrimSpace(strings.ReplaceAll(string(pemText), "\n", " "))
+}
+
+func b64(c *x509.Certificate) string { return base64.StdEncoding.EncodeToString(c.Raw) }
+
+func sfBytes(c *x509.Certificate) string { return ":" + b64(c) + ":" }
+
+func xfccElem(leaf *testpki.Leaf) string {
+	return `Hash=abc;Cert="` + url.PathEscape(string(leaf.PEM())) + `";Subject="CN=` + leaf.Cert.Subject.CommonName + `"`
+}
+
+// countingAuthorizer records calls so tests can assert it never saw an
+// unverified certificate.
+type countingAuthorizer struct{ calls atomic.Int32 }
+
+func (c *countingAuthorizer) authorize(context.Context, *httpauth.Identity) error {
+	c.calls.Add(1)
+	return nil
+}
+
+// tlsServer starts an httptest TLS server with the given client-auth mode
+// whose handler answers through the Authenticator's middleware.
+func tlsServer(tb testing.TB, pki *testpki.Set, mode tls.ClientAuthType, a *httpauth.Authenticator) *httptest.Server {
+	tb.Helper()
+	srv := httptest.NewUnstartedServer(a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := httpauth.FromContext(r.Context())
+		if !ok {
+			http.Error(w, "no identity", http.StatusInternalServerError)
+			return
+		}
+		_, _ = w.Write([]byte(id.Certificate.Subject.CommonName))
+	})))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // handshake refusals are expected
+	srv.TLS = &tls.Config{
+		Certificates: []tls.Certificate{pki.Server.TLSCertificate()},
+		ClientAuth:   mode,
+		ClientCAs:    pki.Root.Pool(),
+		MinVersion:   tls.VersionTLS12,
+	}
+	srv.StartTLS()
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+// tlsClient dials with leaf as client certificate (none when nil).
+func tlsClient(tb testing.TB, pki *testpki.Set, leaf *testpki.Leaf) *http.Client {
+	tb.Helper()
+	cfg := &tls.Config{RootCAs: pki.Root.Pool(), MinVersion: tls.VersionTLS12}
+	if leaf != nil {
+		// Always send the certificate: Go's default would silently send none
+		// when the server's CA list does not match, hiding the cases under
+		// test (curl and browsers send what they are given).
+		cert := leaf.TLSCertificate()
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
+	}
+	tr := &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}
+	tb.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
+// get performs a GET and returns the status, or 0 when the handshake failed.
+func get(tb testing.TB, c *http.Client, url string, headers ...[2]string) (int, string) {
+	tb.Helper()
+	req, err := http.NewRequestWithContext(tb.Context(), http.MethodGet, url, nil)
+	require.NoError(tb, err)
+	for _, h := range headers {
+		req.Header.Add(h[0], h[1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		var netErr interface{ Timeout() bool }
+		assert.False(tb, errors.As(err, &netErr) && netErr.Timeout(), "unexpected timeout: %v", err)
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 512)
+	n, _ := resp.Body.Read(buf)
+	b.Write(buf[:n])
+	return resp.StatusCode, b.String()
+}

@@ -1,0 +1,34 @@
+package httpauth
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+)
+
+// Identity is an authenticated client: a verified certificate and where it
+// came from. Treat it as read-only; it may be shared with a cache.
+type Identity struct {
+	// Certificate is the client's leaf certificate.
+	Certificate *x509.Certificate
+	// Chain is the verified chain from the leaf to a root, leaf first. It is
+	// set only when [Config.IncludeChain] is true.
+	Chain []*x509.Certificate
+	// Header names the proxy header the certificate came from; empty when
+	// it came from the request's own TLS connection.
+	Header string
+	// Fingerprint is the lowercase hex SHA-256 of the leaf's DER bytes, the
+	// stable way to refer to a certificate in logs.
+	Fingerprint string
+	// Verified is false only when the certificate was taken from a header
+	// without verification because [Config.InsecureSkipHeaderVerification]
+	// is set.
+	Verified bool
+}
+
+// Fingerprint returns the lowercase hex SHA-256 of cert's DER bytes, the
+// format [AllowFingerprints] and [Identity.Fingerprint] use.
+func Fingerprint(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.Raw)
+	return hex.EncodeToString(sum[:])
+}

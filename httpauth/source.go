@@ -1,0 +1,210 @@
+package httpauth
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// Source says where the client certificate comes from. The zero value is
+// the request's own TLS connection. Setting Header (directly or through
+// Preset) reads it from a header that a TLS-terminating proxy sets.
+type Source struct {
+	// Preset fills Header, Encoding, ChainHeader, VerifyHeader and
+	// VerifyValue for a known proxy (see [Presets]); fields set here win
+	// over the preset's. Empty: no preset. Unknown names fail [New].
+	Preset string
+
+	// Header is the request header holding the client certificate. Empty:
+	// the TLS connection (unless Preset is set).
+	Header string
+
+	// Encoding is how Header's value is encoded. Required with Header.
+	Encoding Encoding
+
+	// ChainHeader optionally holds intermediates the proxy forwards. Empty:
+	// none (intermediates may still travel in Header, e.g. several PEM
+	// blocks or an XFCC Chain).
+	ChainHeader string
+
+	// ChainEncoding is how ChainHeader is encoded. Empty: Encoding.
+	ChainEncoding Encoding
+
+	// VerifyHeader is the proxy's verification-status header, such as
+	// nginx's $ssl_client_verify. Empty: not checked. When set, a request
+	// is refused unless it holds exactly VerifyValue. It never replaces
+	// our own verification.
+	VerifyHeader string
+
+	// VerifyValue is the value VerifyHeader must have, compared exactly
+	// after trimming HTTP whitespace. Required with VerifyHeader.
+	VerifyValue string
+
+	// TrustedProxies are the immediate peers (r.RemoteAddr) whose headers
+	// are believed. Required with a header source; forwarding headers such
+	// as X-Forwarded-For are never consulted.
+	TrustedProxies []netip.Prefix
+
+	// XFCCTrustedHops selects the X-Forwarded-Client-Cert element to use,
+	// counted from the right: 1 is the element added by the proxy nearest
+	// this server. Zero: 1. A header with fewer elements is refused.
+	XFCCTrustedHops int
+
+	// FallbackToTLS authenticates peers that are not trusted proxies by
+	// their own TLS client certificate (their headers are ignored). False:
+	// such peers are refused. A trusted proxy without the header is always
+	// refused, so the proxy's own certificate never becomes an identity.
+	FallbackToTLS bool
+}
+
+// Size caps, checked before any decoding. A real certificate header is a
+// few KiB; these leave room for long chains while bounding work per request.
+const (
+	// MaxHeaderBytes caps the certificate header and the chain header,
+	// each summed over all its lines.
+	MaxHeaderBytes = 64 << 10
+	// MaxXFCCElements caps the elements of an X-Forwarded-Client-Cert header.
+	MaxXFCCElements = 32
+)
+
+func (s *Source) isHeader() bool { return s.Header != "" || s.Preset != "" }
+
+// resolved returns s with the preset applied. It assumes validate passed.
+func (s Source) resolved() Source {
+	if p, ok := presets[strings.ToLower(s.Preset)]; ok {
+		if s.Header == "" {
+			s.Header = p.Header
+		}
+		if s.Encoding == "" {
+			s.Encoding = p.Encoding
+		}
+		if s.ChainHeader == "" {
+			s.ChainHeader = p.ChainHeader
+		}
+		if s.ChainEncoding == "" {
+			s.ChainEncoding = p.ChainEncoding
+		}
+		if s.VerifyHeader == "" && s.VerifyValue == "" {
+			s.VerifyHeader, s.VerifyValue = p.VerifyHeader, p.VerifyValue
+		}
+	}
+	if s.ChainEncoding == "" {
+		s.ChainEncoding = s.Encoding
+	}
+	if s.XFCCTrustedHops == 0 {
+		s.XFCCTrustedHops = 1
+	}
+	s.Header = http.CanonicalHeaderKey(s.Header)
+	s.ChainHeader = http.CanonicalHeaderKey(s.ChainHeader)
+	s.VerifyHeader = http.CanonicalHeaderKey(s.VerifyHeader)
+	s.VerifyValue = strings.Trim(s.VerifyValue, " \t")
+	s.TrustedProxies = append([]netip.Prefix(nil), s.TrustedProxies...)
+	for i, p := range s.TrustedProxies {
+		s.TrustedProxies[i] = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()).Masked()
+	}
+	return s
+}
+
+func (s *Source) validate() []error {
+	var errs []error
+	if s.Preset != "" {
+		if _, ok := presets[strings.ToLower(s.Preset)]; !ok {
+			errs = append(errs, fmt.Errorf("Source.Preset %q is unknown: use one of %s", s.Preset, presetNames()))
+		}
+	}
+	if !s.isHeader() {
+		if s.Encoding != "" || s.ChainHeader != "" || s.VerifyHeader != "" || s.VerifyValue != "" || len(s.TrustedProxies) > 0 || s.FallbackToTLS {
+			errs = append(errs, errors.New("Source has header settings but no Source.Header or Source.Preset: name the header the proxy sets"))
+		}
+		return errs
+	}
+	r := s.resolved()
+	if r.Encoding == "" {
+		errs = append(errs, fmt.Errorf("Source.Encoding is empty for header %q: use one of %s", r.Header, encodingNames()))
+	} else if !r.Encoding.known() {
+		errs = append(errs, fmt.Errorf("Source.Encoding %q is unknown: use one of %s", r.Encoding, encodingNames()))
+	}
+	if r.ChainHeader != "" && !r.ChainEncoding.known() {
+		errs = append(errs, fmt.Errorf("Source.ChainEncoding %q is unknown: use one of %s", r.ChainEncoding, encodingNames()))
+	}
+	if r.ChainHeader != "" && r.ChainHeader == r.Header {
+		errs = append(errs, errors.New("Source.ChainHeader equals Source.Header: leave ChainHeader empty when the chain travels in the same header"))
+	}
+	if (r.VerifyHeader == "") != (r.VerifyValue == "") {
+		errs = append(errs, errors.New("Source.VerifyHeader and Source.VerifyValue must be set together (e.g. X-SSL-Client-Verify and SUCCESS)"))
+	}
+	if len(r.TrustedProxies) == 0 {
+		errs = append(errs, errors.New("header source without Source.TrustedProxies: list the proxy addresses (e.g. netip.MustParsePrefix(\"10.0.0.5/32\")); headers from any other peer are refused"))
+	}
+	for _, p := range s.TrustedProxies {
+		if !p.IsValid() {
+			errs = append(errs, fmt.Errorf("Source.TrustedProxies holds an invalid prefix %v", p))
+		}
+	}
+	if s.XFCCTrustedHops < 0 || s.XFCCTrustedHops > MaxXFCCElements {
+		errs = append(errs, fmt.Errorf("Source.XFCCTrustedHops is %d: use 1..%d, or zero for 1", s.XFCCTrustedHops, MaxXFCCElements))
+	}
+	return errs
+}
+
+// trusted reports whether the request's immediate peer is a trusted proxy.
+// Only r.RemoteAddr counts: anything a client can write (X-Forwarded-For,
+// Forwarded, X-Real-IP) is ignored.
+func (s *Source) trusted(r *http.Request) bool {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	var addr netip.Addr
+	if err == nil {
+		addr = ap.Addr()
+	} else if addr, err = netip.ParseAddr(r.RemoteAddr); err != nil {
+		return false
+	}
+	addr = addr.Unmap().WithZone("")
+	for _, p := range s.TrustedProxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// singleValue returns the one value of a single-valued header. Several
+// lines are refused rather than picking the first or the last, because a
+// proxy that appends instead of replacing leaves the client's copy beside
+// its own (MUL-01).
+func singleValue(h http.Header, name string) (string, bool, error) {
+	vs := h[name]
+	switch len(vs) {
+	case 0:
+		return "", false, nil
+	case 1:
+		return vs[0], true, nil
+	default:
+		return "", true, fmt.Errorf("%w: header %s sent %d times", ErrHeaderMalformed, name, len(vs))
+	}
+}
+
+// listValue joins the lines of a list-valued header (XFCC, RFC 8941 lists)
+// with commas, as RFC 9110 section 5.3 allows.
+func listValue(h http.Header, name string) (string, bool) {
+	vs := h[name]
+	switch len(vs) {
+	case 0:
+		return "", false
+	case 1:
+		return vs[0], true
+	default:
+		return strings.Join(vs, ","), true
+	}
+}
+
+// headerSize sums the bytes of all lines of a header, so the cap can be
+// checked before joining or decoding anything.
+func headerSize(h http.Header, name string) int {
+	n := 0
+	for _, v := range h[name] {
+		n += len(v)
+	}
+	return n
+}

@@ -1,0 +1,40 @@
+package httpauth
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// fromTLS authenticates by the request's own TLS connection. Chains the TLS
+// layer verified (RequireAndVerifyClientCert, VerifyClientCertIfGiven) are
+// used as they are, after re-checking validity against the clock; a
+// certificate the TLS layer only requested (RequestClientCert,
+// RequireAnyClientCert) is verified here against the configured roots, the
+// rest of what the client sent serving as untrusted intermediates (CHN-07).
+func (a *Authenticator) fromTLS(r *http.Request) (*Identity, error) {
+	if r.TLS == nil {
+		return nil, unauthorized(fmt.Errorf("%w: request is plain HTTP, not TLS", ErrNoCertificate))
+	}
+	if len(r.TLS.PeerCertificates) == 0 {
+		return nil, unauthorized(fmt.Errorf("%w: the TLS client sent none; the listener must request one (tls.Config.ClientAuth)", ErrNoCertificate))
+	}
+	leaf := r.TLS.PeerCertificates[0]
+	if len(r.TLS.VerifiedChains) > 0 {
+		chain := r.TLS.VerifiedChains[0]
+		if len(chain) > a.maxChain {
+			return nil, unauthorized(fmt.Errorf("%w: verified chain has %d certificates, at most %d allowed (Config.MaxChainLength)", ErrChainTooLong, len(chain), a.maxChain))
+		}
+		if err := a.checkLeaf(leaf, a.now()); err != nil {
+			return nil, unauthorized(err)
+		}
+		if err := a.checkChain(chain); err != nil {
+			return nil, unauthorized(err)
+		}
+		return a.newIdentity(leaf, "", chain, "", true), nil
+	}
+	chain, err := a.verifyLeaf(leaf, r.TLS.PeerCertificates[1:], a.currentRoots())
+	if err != nil {
+		return nil, unauthorized(err)
+	}
+	return a.newIdentity(leaf, "", chain, "", true), nil
+}

@@ -1,0 +1,42 @@
+package httpauth
+
+import (
+	"crypto/tls"
+	"errors"
+)
+
+// TLSConfig returns a server *tls.Config for certs that asks every client
+// for a certificate (tls.RequestClientCert) and lets this Authenticator
+// verify it. Compared with tls.RequireAndVerifyClientCert, a client with a
+// missing, unknown or expired certificate then gets an HTTP 401 with a
+// reason instead of a bare handshake failure, and requests for public
+// routes on the same listener still work. ClientCAs are the configured
+// roots (re-read on every handshake with a [RootsProvider]) so clients know
+// which certificate to send. TLS 1.2 is the minimum.
+//
+// It needs roots ([Config.Roots] or [Config.RootsProvider]): without them
+// nothing could verify the certificates the listener accepts.
+func (a *Authenticator) TLSConfig(certs ...tls.Certificate) (*tls.Config, error) {
+	if a.roots == nil {
+		return nil, errors.New("httpauth: TLSConfig needs Config.Roots or Config.RootsProvider; without roots, configure the listener yourself with tls.RequireAndVerifyClientCert and ClientCAs")
+	}
+	if len(certs) == 0 {
+		return nil, errors.New("httpauth: TLSConfig needs the server's certificate")
+	}
+	base := &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: certs,
+		ClientAuth:   tls.RequestClientCert,
+		ClientCAs:    a.roots.Roots(),
+	}
+	if _, static := a.roots.(staticRoots); static {
+		return base, nil
+	}
+	cfg := base.Clone()
+	cfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		c := base.Clone()
+		c.ClientCAs = a.roots.Roots()
+		return c, nil
+	}
+	return cfg, nil
+}

@@ -1,0 +1,148 @@
+package httpauth
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// clientAuth is passed explicitly: an empty KeyUsages means server auth to
+// crypto/x509, which would let server certificates in (VAL-03).
+var clientAuth = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+
+// verifyLeaf verifies leaf with intermediates against the current roots and
+// returns the verified chain, leaf first. Presented certificates are only
+// ever intermediates, never trust anchors (CHN-04).
+func (a *Authenticator) verifyLeaf(leaf *x509.Certificate, intermediates []*x509.Certificate, roots *x509.CertPool) ([]*x509.Certificate, error) {
+	if 1+len(intermediates) > a.maxChain {
+		return nil, fmt.Errorf("%w: %d certificates, at most %d allowed (Config.MaxChainLength)", ErrChainTooLong, 1+len(intermediates), a.maxChain)
+	}
+	now := a.now()
+	if err := a.checkLeaf(leaf, now); err != nil {
+		return nil, err
+	}
+	if roots == nil {
+		return nil, fmt.Errorf("%w: certificate %s was not verified by the TLS layer; set Config.Roots, or make the listener verify with tls.RequireAndVerifyClientCert and ClientCAs", ErrNoRoots, shortFP(leaf))
+	}
+	pool := x509.NewCertPool()
+	for _, c := range intermediates {
+		pool.AddCert(c)
+	}
+	at := now
+	if now.Before(leaf.NotBefore) {
+		at = leaf.NotBefore // within ClockSkew, checked by checkLeaf
+	}
+	chains, err := leaf.Verify(x509.VerifyOptions{
+		Roots:         roots,
+		Intermediates: pool,
+		CurrentTime:   at,
+		KeyUsages:     clientAuth,
+	})
+	if err != nil {
+		return nil, verifyError(leaf, err)
+	}
+	chain := chains[0]
+	if len(chain) > a.maxChain {
+		return nil, fmt.Errorf("%w: verified chain has %d certificates, at most %d allowed (Config.MaxChainLength)", ErrChainTooLong, len(chain), a.maxChain)
+	}
+	return chain, nil
+}
+
+// checkLeaf checks what is cheap and gives the most precise reason first:
+// the validity window and the client-auth usage of the leaf itself.
+func (a *Authenticator) checkLeaf(leaf *x509.Certificate, now time.Time) error {
+	if err := a.checkValidity(leaf, now, true); err != nil {
+		return err
+	}
+	// Require clientAuth (or anyExtendedKeyUsage) to be listed. A leaf
+	// without the extension is valid for any purpose to RFC 5280, but a
+	// client certificate that does not say so is refused on purpose.
+	if !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageClientAuth) && !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageAny) {
+		return fmt.Errorf("%w: certificate %s (serial %s) allows %s; issue it with extended key usage clientAuth", ErrClientAuthUsage, shortFP(leaf), serialHex(leaf), ekuNames(leaf.ExtKeyUsage))
+	}
+	return nil
+}
+
+// checkValidity checks one certificate's window against now. ClockSkew
+// stretches only the leaf's NotBefore.
+func (a *Authenticator) checkValidity(c *x509.Certificate, now time.Time, leaf bool) error {
+	notBefore := c.NotBefore
+	if leaf {
+		notBefore = notBefore.Add(-a.skew)
+	}
+	switch {
+	case now.After(c.NotAfter):
+		return fmt.Errorf("%w at %s: certificate %s (serial %s)", ErrExpired, c.NotAfter.UTC().Format(time.RFC3339), shortFP(c), serialHex(c))
+	case now.Before(notBefore):
+		return fmt.Errorf("%w until %s: certificate %s (serial %s)", ErrNotYetValid, c.NotBefore.UTC().Format(time.RFC3339), shortFP(c), serialHex(c))
+	}
+	return nil
+}
+
+// checkChain re-checks the validity window of every certificate of an
+// already verified chain. It runs on every request that reuses a verified
+// chain (TLS VerifiedChains, cache hits), because a long-lived connection
+// or cache entry can outlive a certificate.
+func (a *Authenticator) checkChain(chain []*x509.Certificate) error {
+	now := a.now()
+	for i, c := range chain {
+		if err := a.checkValidity(c, now, i == 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// verifyError maps crypto/x509 errors onto the sentinel reasons.
+func verifyError(leaf *x509.Certificate, err error) error {
+	var (
+		unknown x509.UnknownAuthorityError
+		invalid x509.CertificateInvalidError
+	)
+	switch {
+	case errors.As(err, &unknown):
+		return fmt.Errorf("%w: certificate %s issued by %q", ErrUnknownAuthority, shortFP(leaf), truncate(leaf.Issuer.CommonName))
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+		// The leaf's window was checked before, so this is a chain member.
+		return fmt.Errorf("%w: a certificate in the chain of %s: %s", ErrExpired, shortFP(leaf), invalid.Detail)
+	case errors.As(err, &invalid) && invalid.Reason == x509.IncompatibleUsage:
+		return fmt.Errorf("%w: the chain of %s does not allow clientAuth", ErrClientAuthUsage, shortFP(leaf))
+	}
+	return fmt.Errorf("%w: certificate %s: %v", ErrNotVerified, shortFP(leaf), err)
+}
+
+// shortFP is the first 16 hex digits of the SHA-256 fingerprint: enough to
+// find a certificate in logs without printing it.
+func shortFP(c *x509.Certificate) string { return "sha256:" + Fingerprint(c)[:16] }
+
+func serialHex(c *x509.Certificate) string {
+	if c.SerialNumber == nil {
+		return "none"
+	}
+	return c.SerialNumber.Text(16)
+}
+
+func ekuNames(ekus []x509.ExtKeyUsage) string {
+	if len(ekus) == 0 {
+		return "no extended key usage"
+	}
+	names := map[x509.ExtKeyUsage]string{
+		x509.ExtKeyUsageServerAuth: "serverAuth", x509.ExtKeyUsageClientAuth: "clientAuth",
+		x509.ExtKeyUsageCodeSigning: "codeSigning", x509.ExtKeyUsageEmailProtection: "emailProtection",
+		x509.ExtKeyUsageTimeStamping: "timeStamping", x509.ExtKeyUsageOCSPSigning: "OCSPSigning",
+	}
+	out := ""
+	for i, u := range ekus {
+		if i > 0 {
+			out += ", "
+		}
+		if n, ok := names[u]; ok {
+			out += n
+		} else {
+			out += fmt.Sprintf("usage %d", u)
+		}
+	}
+	return "only " + out
+}

@@ -1,0 +1,158 @@
+package httpauth
+
+import (
+	"fmt"
+	"strings"
+)
+
+// xfccPair is one key=value of an X-Forwarded-Client-Cert element.
+type xfccPair struct{ key, value string }
+
+// parseXFCC splits an X-Forwarded-Client-Cert value into elements of pairs
+// following Envoy's grammar: elements separated by ',', pairs by ';', a key
+// up to the first '=', and values that may be double-quoted with '\"' for a
+// quote inside. Separators inside quotes are data, so quoted text (a
+// Subject, say) never becomes a key (XFCC-02). Bare values run to the next
+// separator and may contain '='.
+func parseXFCC(s string) ([][]xfccPair, error) {
+	var (
+		elems [][]xfccPair
+		elem  []xfccPair
+	)
+	i := 0
+	for {
+		// key
+		j := i
+		for j < len(s) && s[j] != '=' && s[j] != ';' && s[j] != ',' {
+			j++
+		}
+		key := strings.TrimSpace(s[i:j])
+		if j >= len(s) || s[j] != '=' || key == "" {
+			return nil, fmt.Errorf("%w: XFCC pair %q has no key=value form", ErrHeaderMalformed, truncate(key))
+		}
+		i = j + 1
+		// value
+		var val string
+		if i < len(s) && s[i] == '"' {
+			var b strings.Builder
+			i++
+			closed := false
+			for i < len(s) {
+				c := s[i]
+				if c == '\\' && i+1 < len(s) {
+					if n := s[i+1]; n == '"' || n == '\\' {
+						b.WriteByte(n)
+						i += 2
+						continue
+					}
+				}
+				if c == '"' {
+					closed = true
+					i++
+					break
+				}
+				b.WriteByte(c)
+				i++
+			}
+			if !closed {
+				return nil, fmt.Errorf("%w: XFCC value of %s has no closing quote", ErrHeaderMalformed, truncate(key))
+			}
+			val = b.String()
+			// Only whitespace may follow a closing quote before a separator.
+			for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+				i++
+			}
+			if i < len(s) && s[i] != ';' && s[i] != ',' {
+				return nil, fmt.Errorf("%w: XFCC text after quoted value of %s", ErrHeaderMalformed, truncate(key))
+			}
+		} else {
+			j = i
+			for j < len(s) && s[j] != ';' && s[j] != ',' {
+				j++
+			}
+			val = strings.TrimSpace(s[i:j])
+			i = j
+		}
+		elem = append(elem, xfccPair{key: key, value: val})
+		if i >= len(s) || s[i] == ',' {
+			elems = append(elems, elem)
+			elem = nil
+			if len(elems) > MaxXFCCElements {
+				return nil, fmt.Errorf("%w: more than %d XFCC elements", ErrHeaderMalformed, MaxXFCCElements)
+			}
+		}
+		if i >= len(s) {
+			return elems, nil
+		}
+		i++ // skip the separator
+	}
+}
+
+// decodeXFCC picks the element added by the trusted hop (hops from the
+// right: the proxy nearest us appends last) and decodes its certificate.
+// Cert is the leaf; Chain (leaf first) supplies intermediates, or the leaf
+// when Cert is absent. Text-only elements are no identity (XFCC-04).
+func decodeXFCC(value string, hops int) ([][]byte, error) {
+	if !strings.Contains(value, "=") {
+		return nil, fmt.Errorf("%w: value is not XFCC (no key=value pairs); a bare base64 certificate, as Cloud Foundry sends, needs Encoding %q", ErrHeaderMalformed, Base64DER)
+	}
+	elems, err := parseXFCC(value)
+	if err != nil {
+		return nil, err
+	}
+	if len(elems) < hops {
+		return nil, fmt.Errorf("%w: XFCC has %d elements, %d trusted hops configured", ErrHeaderMalformed, len(elems), hops)
+	}
+	var cert, chain string
+	var haveCert, haveChain bool
+	for _, p := range elems[len(elems)-hops] {
+		switch {
+		case strings.EqualFold(p.key, "Cert"):
+			if haveCert {
+				return nil, fmt.Errorf("%w: XFCC element has two Cert keys", ErrHeaderMalformed)
+			}
+			cert, haveCert = p.value, true
+		case strings.EqualFold(p.key, "Chain"):
+			if haveChain {
+				return nil, fmt.Errorf("%w: XFCC element has two Chain keys", ErrHeaderMalformed)
+			}
+			chain, haveChain = p.value, true
+		}
+	}
+	if !haveCert && !haveChain {
+		return nil, fmt.Errorf("%w: XFCC element has no Cert or Chain (configure the proxy to forward the certificate)", ErrNoCertificate)
+	}
+	var ders [][]byte
+	if haveCert {
+		if ders, err = decodeURLPEM(cert); err != nil {
+			return nil, fmt.Errorf("XFCC Cert: %w", err)
+		}
+		if len(ders) != 1 {
+			return nil, fmt.Errorf("%w: XFCC Cert holds %d certificates", ErrHeaderMalformed, len(ders))
+		}
+	}
+	if haveChain {
+		chainDERs, err := decodeURLPEM(chain)
+		if err != nil {
+			return nil, fmt.Errorf("XFCC Chain: %w", err)
+		}
+		if haveCert {
+			// Chain repeats the leaf first; a mismatch means the element is
+			// inconsistent and neither half can be trusted to name the client.
+			if string(chainDERs[0]) != string(ders[0]) {
+				return nil, fmt.Errorf("%w: XFCC Chain does not start with Cert", ErrHeaderMalformed)
+			}
+			chainDERs = chainDERs[1:]
+		}
+		ders = append(ders, chainDERs...)
+	}
+	return ders, nil
+}
+
+// truncate keeps client text in error messages short.
+func truncate(s string) string {
+	if len(s) > 32 {
+		return s[:32] + "…"
+	}
+	return s
+}

@@ -148,3 +148,8 @@ func (a *Authenticator) logRefusal(r *http.Request, id *Identity, e *Error) {
 	}
 	a.logger.LogAttrs(r.Context(), slog.LevelWarn, "httpauth: request refused", attrs...)
 }
+
+// Now returns the current time by the Authenticator's clock
+// ([Config.Now]), so that callers measuring a certificate's remaining
+// lifetime agree with the validity checks.
+func (a *Authenticator) Now() time.Time { return a.now() }

@@ -1,6 +1,7 @@
 package httpauth_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -168,4 +169,43 @@ func get(tb testing.TB, c *http.Client, url string, headers ...[2]string) (int, 
 	n, _ := resp.Body.Read(buf)
 	b.Write(buf[:n])
 	return resp.StatusCode, b.String()
+}
+
+func encodeDER(ders ...[]byte) string { return base64Of(bytes.Join(ders, nil)) }
+
+func base64Of(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func queryEscape(s string) string { return url.QueryEscape(s) }
+
+func flip(b []byte, i int) []byte {
+	out := bytes.Clone(b)
+	out[i] ^= 0x10
+	return out
+}
+
+func truncateForMsg(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}
+
+type x509Cert = x509.Certificate
+
+// lowerHex rewrites %XX escapes in lowercase, as Apache's escape() does.
+func lowerHex(s string) string {
+	b := []byte(s)
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] == '%' {
+			b[i+1], b[i+2] = lower(b[i+1]), lower(b[i+2])
+		}
+	}
+	return string(b)
+}
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'F' {
+		return c + 'a' - 'A'
+	}
+	return c
 }

@@ -102,7 +102,12 @@ func (s Source) resolved() Source {
 	s.VerifyValue = strings.Trim(s.VerifyValue, " \t")
 	s.TrustedProxies = append([]netip.Prefix(nil), s.TrustedProxies...)
 	for i, p := range s.TrustedProxies {
-		s.TrustedProxies[i] = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()).Masked()
+		// Peers are compared unmapped, so ::ffff:10.0.0.0/104 must become
+		// 10.0.0.0/8 to match them.
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		s.TrustedProxies[i] = p.Masked()
 	}
 	return s
 }

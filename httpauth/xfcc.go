@@ -27,7 +27,7 @@ func parseXFCC(s string) ([][]xfccPair, error) {
 			j++
 		}
 		key := strings.TrimSpace(s[i:j])
-		if j >= len(s) || s[j] != '=' || key == "" {
+		if j >= len(s) || s[j] != '=' || !isToken(key) {
 			return nil, fmt.Errorf("%w: XFCC pair %q has no key=value form", ErrHeaderMalformed, truncate(key))
 		}
 		i = j + 1
@@ -93,7 +93,7 @@ func parseXFCC(s string) ([][]xfccPair, error) {
 // Cert is the leaf; Chain (leaf first) supplies intermediates, or the leaf
 // when Cert is absent. Text-only elements are no identity (XFCC-04).
 func decodeXFCC(value string, hops int) ([][]byte, error) {
-	if !strings.Contains(value, "=") {
+	if _, err := strictBase64.DecodeString(strings.TrimSpace(value)); err == nil || !strings.Contains(value, "=") {
 		return nil, fmt.Errorf("%w: value is not XFCC (no key=value pairs); a bare base64 certificate, as Cloud Foundry sends, needs Encoding %q", ErrHeaderMalformed, Base64DER)
 	}
 	elems, err := parseXFCC(value)
@@ -147,6 +147,19 @@ func decodeXFCC(value string, hops int) ([][]byte, error) {
 		ders = append(ders, chainDERs...)
 	}
 	return ders, nil
+}
+
+// isToken reports whether key looks like an XFCC key (By, Hash, Cert, …).
+func isToken(key string) bool {
+	if key == "" {
+		return false
+	}
+	for _, c := range []byte(key) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // truncate keeps client text in error messages short.

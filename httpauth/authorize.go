@@ -31,7 +31,11 @@ func (a *Authenticator) authorize(r *http.Request, id *Identity) error {
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
-				done <- &Error{Status: http.StatusInternalServerError, Reason: fmt.Errorf("%w: panic: %v", ErrAuthorizer, p)}
+				done <- &Error{
+					Status: http.StatusInternalServerError,
+					Reason: fmt.Errorf("%w: panic: %v", ErrAuthorizer, p),
+					Public: "authorization unavailable", // never the panic text
+				}
 			}
 		}()
 		done <- a.authz(ctx, id)

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/certgate/certgate/httpauth"
 	"github.com/certgate/certgate/internal/testpki"
@@ -209,3 +210,9 @@ func lower(c byte) byte {
 	}
 	return c
 }
+
+type x509Pool = x509.CertPool
+
+func utf8Valid(s string) bool { return utf8.ValidString(s) }
+
+type httpRequest = http.Request

@@ -1,0 +1,189 @@
+package httpauth_test
+
+import (
+	"context"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"math/big"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/certgate/certgate/httpauth"
+	"github.com/certgate/certgate/internal/testpki"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func identityOf(l *testpki.Leaf) *httpauth.Identity {
+	return &httpauth.Identity{Certificate: l.Cert, Fingerprint: httpauth.Fingerprint(l.Cert), Verified: true}
+}
+
+func TestAllowHelpers(t *testing.T) {
+	pki := testpki.MustSet(t)
+	rich, err := pki.Intermediate.Leaf(
+		testpki.WithSubject(pkix.Name{
+			CommonName:         "device-7",
+			Organization:       []string{"Acme", "Acme Labs"},
+			OrganizationalUnit: []string{"telemetry", "edge"},
+			Country:            []string{"DE"},
+			ExtraNames:         []pkix.AttributeTypeAndValue{{Type: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}, Value: "Ops@Example.com"}},
+		}),
+		testpki.WithDNS("device-7.example.com"),
+		testpki.WithEmail("device7@example.com"),
+		testpki.WithURI("spiffe://example.org/device/7"),
+		testpki.WithIP(net.ParseIP("10.0.0.7")),
+		testpki.WithSerial(big.NewInt(0x0a1b)),
+	)
+	require.NoError(t, err)
+	fp := httpauth.Fingerprint(rich.Cert)
+	colon := func(s string) string {
+		var parts []string
+		for i := 0; i < len(s); i += 2 {
+			parts = append(parts, s[i:i+2])
+		}
+		return strings.Join(parts, ":")
+	}
+	tests := []struct {
+		name  string
+		authz httpauth.Authorizer
+		allow bool
+	}{
+		{"CN match", httpauth.AllowCN("x", "device-7"), true},
+		{"CN is case-sensitive", httpauth.AllowCN("Device-7"), false},
+		{"fingerprint plain", httpauth.AllowFingerprints(fp), true},
+		{"fingerprint upper with colons and prefix", httpauth.AllowFingerprints("SHA256:" + strings.ToUpper(colon(fp))), true},
+		{"fingerprint lower prefix", httpauth.AllowFingerprints("sha256:" + fp), true},
+		{"fingerprint other", httpauth.AllowFingerprints(strings.Repeat("ab", 32)), false},
+		{"issuer CN", httpauth.AllowIssuer(pkix.Name{CommonName: pki.Intermediate.Cert.Subject.CommonName}), true},
+		{"issuer wrong CN", httpauth.AllowIssuer(pkix.Name{CommonName: "evil CA"}), false},
+		{"subject all fields", httpauth.AllowSubject(pkix.Name{CommonName: "device-7", Organization: []string{"Acme Labs"}, Country: []string{"DE"}}), true},
+		{"subject multi-valued O both", httpauth.AllowSubject(pkix.Name{Organization: []string{"Acme", "Acme Labs"}}), true},
+		{"subject one field wrong", httpauth.AllowSubject(pkix.Name{CommonName: "device-7", Country: []string{"FR"}}), false},
+		{"subject extra attribute", httpauth.AllowSubject(pkix.Name{ExtraNames: []pkix.AttributeTypeAndValue{{Type: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}, Value: "Ops@Example.com"}}}), true},
+		{"OU any", httpauth.AllowOU("edge"), true},
+		{"OU none", httpauth.AllowOU("billing"), false},
+		{"O any", httpauth.AllowOrganization("Acme"), true},
+		{"O none", httpauth.AllowOrganization("Acme Inc"), false},
+		{"serial colons leading zeros upper", httpauth.AllowSerial("00:0A:1B"), true},
+		{"serial 0x", httpauth.AllowSerial("0xa1b"), true},
+		{"serial other", httpauth.AllowSerial("a1c"), false},
+		{"SAN DNS prefixed any case", httpauth.AllowSAN("DNS:Device-7.example.com"), true},
+		{"SAN email prefixed", httpauth.AllowSAN("email:device7@example.com"), true},
+		{"SAN URI prefixed", httpauth.AllowSAN("URI:spiffe://example.org/device/7"), true},
+		{"SAN IP Address prefixed", httpauth.AllowSAN("IP Address:10.0.0.7"), true},
+		{"SAN IP mapped", httpauth.AllowSAN("IP:::ffff:10.0.0.7"), true},
+		{"SAN bare", httpauth.AllowSAN("device-7.example.com"), true},
+		{"SAN wrong kind", httpauth.AllowSAN("email:device-7.example.com"), false},
+		{"SAN none", httpauth.AllowSAN("DNS:other.example.com", "URI:spiffe://example.org/device/8"), false},
+		{"email SAN", httpauth.AllowEmail("DEVICE7@example.com"), true},
+		{"email subject attribute", httpauth.AllowEmail("ops@example.com"), true},
+		{"email none", httpauth.AllowEmail("root@example.com"), false},
+		{"SPIFFE exact", httpauth.AllowSPIFFEID("spiffe://example.org/device/7"), true},
+		{"SPIFFE trust domain", httpauth.AllowSPIFFEID("spiffe://example.org"), true},
+		{"SPIFFE other domain", httpauth.AllowSPIFFEID("spiffe://example.com"), false},
+		{"SPIFFE other path", httpauth.AllowSPIFFEID("spiffe://example.org/device/70"), false},
+		{"SPIFFE prefix is not a match", httpauth.AllowSPIFFEID("spiffe://example.org/device"), false},
+		{"AllOf all", httpauth.AllOf(httpauth.AllowCN("device-7"), httpauth.AllowOU("edge")), true},
+		{"AllOf one fails", httpauth.AllOf(httpauth.AllowCN("device-7"), httpauth.AllowOU("billing")), false},
+		{"AnyOf one", httpauth.AnyOf(httpauth.AllowCN("nobody"), httpauth.AllowOU("edge")), true},
+		{"AnyOf none", httpauth.AnyOf(httpauth.AllowCN("nobody"), httpauth.AllowOU("billing")), false},
+	}
+	id := identityOf(rich)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.authz(t.Context(), id)
+			if tt.allow {
+				assert.NoError(t, err)
+			} else {
+				assert.Error(t, err)
+			}
+		})
+	}
+}
+
+func TestAllowHelpersFailClosedOnBadArguments(t *testing.T) {
+	pki := testpki.MustSet(t)
+	id := identityOf(pki.Alice)
+	for name, az := range map[string]httpauth.Authorizer{
+		"AllowCN empty":              httpauth.AllowCN(),
+		"AllowFingerprints empty":    httpauth.AllowFingerprints(),
+		"AllowFingerprints short":    httpauth.AllowFingerprints("abcd"),
+		"AllowFingerprints non-hex":  httpauth.AllowFingerprints(strings.Repeat("zz", 32)),
+		"AllowSerial empty":          httpauth.AllowSerial(),
+		"AllowSerial non-hex":        httpauth.AllowSerial("12:xy"),
+		"AllowIssuer empty name":     httpauth.AllowIssuer(pkix.Name{}),
+		"AllowSubject empty name":    httpauth.AllowSubject(pkix.Name{}),
+		"AllowOU empty":              httpauth.AllowOU(),
+		"AllowOrganization empty":    httpauth.AllowOrganization(),
+		"AllowSAN empty":             httpauth.AllowSAN(),
+		"AllowEmail empty":           httpauth.AllowEmail(),
+		"AllowSPIFFEID empty":        httpauth.AllowSPIFFEID(),
+		"AllowSPIFFEID not spiffe":   httpauth.AllowSPIFFEID("https://example.org"),
+		"AllowSPIFFEID upper domain": httpauth.AllowSPIFFEID("spiffe://Example.org"),
+		"AllowSPIFFEID dot segment":  httpauth.AllowSPIFFEID("spiffe://example.org/a/../b"),
+		"AllowSPIFFEID query":        httpauth.AllowSPIFFEID("spiffe://example.org/a?b"),
+		"AllowSPIFFEID slash":        httpauth.AllowSPIFFEID("spiffe://example.org/"),
+		"AllowSPIFFEID port":         httpauth.AllowSPIFFEID("spiffe://example.org:1/a"),
+		"AllowSPIFFEID bad URI":      httpauth.AllowSPIFFEID("spiffe://%zz"),
+		"AllOf empty":                httpauth.AllOf(),
+		"AnyOf empty":                httpauth.AnyOf(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := az(t.Context(), id)
+			var e *httpauth.Error
+			require.ErrorAs(t, err, &e)
+			assert.Equal(t, http.StatusInternalServerError, e.StatusCode())
+			assert.ErrorIs(t, err, httpauth.ErrAuthorizer)
+			assert.Contains(t, err.Error(), "httpauth."+strings.Fields(name)[0])
+		})
+	}
+}
+
+func TestAllowSPIFFEIDNeedsExactlyOneURI(t *testing.T) {
+	pki := testpki.MustSet(t)
+	two, err := pki.Intermediate.Leaf(testpki.WithURI("spiffe://example.org/a", "spiffe://example.org/b"))
+	require.NoError(t, err)
+	notSpiffe, err := pki.Intermediate.Leaf(testpki.WithURI("https://example.org/a"))
+	require.NoError(t, err)
+	az := httpauth.AllowSPIFFEID("spiffe://example.org")
+	assert.ErrorContains(t, az(t.Context(), identityOf(two)), "exactly one")
+	assert.ErrorContains(t, az(t.Context(), identityOf(notSpiffe)), "not a SPIFFE ID")
+}
+
+func TestCombinatorsShortCircuitAndHonourContext(t *testing.T) {
+	pki := testpki.MustSet(t)
+	id := identityOf(pki.Alice)
+	var calls []string
+	rec := func(name string, err error) httpauth.Authorizer {
+		return func(context.Context, *httpauth.Identity) error {
+			calls = append(calls, name)
+			return err
+		}
+	}
+	deny := errors.New("no")
+
+	calls = nil
+	assert.ErrorIs(t, httpauth.AllOf(rec("a", nil), rec("b", deny), rec("c", nil))(t.Context(), id), deny)
+	assert.Equal(t, []string{"a", "b"}, calls)
+
+	calls = nil
+	assert.NoError(t, httpauth.AnyOf(rec("a", deny), rec("b", nil), rec("c", nil))(t.Context(), id))
+	assert.Equal(t, []string{"a", "b"}, calls)
+
+	calls = nil
+	other := errors.New("other")
+	err := httpauth.AnyOf(rec("a", deny), rec("b", other))(t.Context(), id)
+	assert.ErrorIs(t, err, deny)
+	assert.ErrorIs(t, err, other)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	calls = nil
+	assert.ErrorIs(t, httpauth.AllOf(rec("a", nil))(ctx, id), context.Canceled)
+	assert.ErrorIs(t, httpauth.AnyOf(rec("a", nil))(ctx, id), context.Canceled)
+	assert.Empty(t, calls)
+}

@@ -1,0 +1,141 @@
+package httpauth_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/certgate/certgate/httpauth"
+	"github.com/certgate/certgate/internal/testpki"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestCacheHitStillChecksTheClock(t *testing.T) {
+	pki := testpki.MustSet(t)
+	now := time.Now()
+	clock := now
+	a, _ := headerAuth(t, pki, httpauth.Source{Preset: httpauth.PresetAWSALB}, func(c *httpauth.Config) {
+		c.Now = func() time.Time { return clock }
+	})
+	r := func() *httpRequest {
+		return headerRequest(proxyAddr, [2]string{"X-Amzn-Mtls-Clientcert", awsEscape(pki.Alice.ChainPEM())})
+	}
+	first, err := a.Authenticate(r())
+	require.NoError(t, err)
+	second, err := a.Authenticate(r())
+	require.NoError(t, err)
+	assert.Same(t, first.Certificate, second.Certificate, "second request served from the cache")
+	assert.NotSame(t, first, second, "each request gets its own Identity")
+
+	clock = pki.Alice.Cert.NotAfter.Add(time.Second)
+	_, err = a.Authenticate(r())
+	assert.ErrorIs(t, err, httpauth.ErrExpired, "a cached certificate expires like any other")
+}
+
+func TestCacheDisabled(t *testing.T) {
+	pki := testpki.MustSet(t)
+	a, _ := headerAuth(t, pki, httpauth.Source{Preset: httpauth.PresetCaddy}, func(c *httpauth.Config) {
+		c.CacheSize = -1
+		c.Roots = pki.Intermediate.Pool()
+	})
+	h := [2]string{"X-Client-Cert", b64(pki.Alice.Cert)}
+	first, err := a.Authenticate(headerRequest(proxyAddr, h))
+	require.NoError(t, err)
+	second, err := a.Authenticate(headerRequest(proxyAddr, h))
+	require.NoError(t, err)
+	assert.NotSame(t, first.Certificate, second.Certificate, "parsed again")
+}
+
+func TestCacheIsKeyedByChainToo(t *testing.T) {
+	pki := testpki.MustSet(t)
+	a, _ := headerAuth(t, pki, httpauth.Source{Preset: httpauth.PresetHAProxy})
+	leaf := [2]string{"X-SSL-Client-Cert", b64(pki.Alice.Cert)}
+	ok := [2]string{"X-SSL-Client-Verify", "0"}
+	_, err := a.Authenticate(headerRequest(proxyAddr, leaf, [2]string{"X-SSL-Client-Chain", b64(pki.Intermediate.Cert)}, ok))
+	require.NoError(t, err)
+	_, err = a.Authenticate(headerRequest(proxyAddr, leaf, ok))
+	assert.ErrorIs(t, err, httpauth.ErrUnknownAuthority, "a success with a chain says nothing about the leaf alone")
+}
+
+func TestFileRootsReloadInvalidatesCache(t *testing.T) {
+	pki := testpki.MustSet(t)
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(path, pki.Root.PEM(), 0o600))
+	roots, err := httpauth.NewFileRoots(path, time.Nanosecond)
+	require.NoError(t, err)
+	a, _ := headerAuth(t, pki, httpauth.Source{Preset: httpauth.PresetAWSALB}, func(c *httpauth.Config) {
+		c.Roots, c.RootsProvider = nil, roots
+	})
+	alice := [2]string{"X-Amzn-Mtls-Clientcert", awsEscape(pki.Alice.ChainPEM())}
+	_, err = a.Authenticate(headerRequest(proxyAddr, alice))
+	require.NoError(t, err)
+
+	// Rotate: the old root is removed, a new one takes its place.
+	require.NoError(t, os.WriteFile(path, pki.OtherRoot.PEM(), 0o600))
+	bump(t, path)
+	_, err = a.Authenticate(headerRequest(proxyAddr, alice))
+	assert.ErrorIs(t, err, httpauth.ErrUnknownAuthority, "the cached success must not survive the rotation")
+	stranger := [2]string{"X-Amzn-Mtls-Clientcert", awsEscape(pki.Stranger.ChainPEM())}
+	_, err = a.Authenticate(headerRequest(proxyAddr, stranger))
+	assert.NoError(t, err)
+	assert.NoError(t, roots.Err())
+}
+
+func TestFileRootsKeepsOldPoolOnBadFile(t *testing.T) {
+	pki := testpki.MustSet(t)
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(path, pki.Root.PEM(), 0o600))
+	roots, err := httpauth.NewFileRoots(path, time.Nanosecond)
+	require.NoError(t, err)
+	before := roots.Roots()
+
+	require.NoError(t, os.WriteFile(path, []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), 0o600))
+	bump(t, path)
+	assert.Same(t, before, roots.Roots())
+	assert.ErrorContains(t, roots.Err(), "certificate 0")
+
+	require.NoError(t, os.Remove(path))
+	assert.Same(t, before, roots.Roots())
+	assert.ErrorContains(t, roots.Err(), "roots file")
+
+	require.NoError(t, os.WriteFile(path, append(pki.Root.PEM(), pki.OtherRoot.PEM()...), 0o600))
+	bump(t, path)
+	assert.NotSame(t, before, roots.Roots())
+	assert.NoError(t, roots.Err())
+}
+
+func TestNewFileRootsErrors(t *testing.T) {
+	dir := t.TempDir()
+	_, err := httpauth.NewFileRoots(filepath.Join(dir, "missing.pem"), 0)
+	assert.ErrorContains(t, err, "roots file")
+	empty := filepath.Join(dir, "empty.pem")
+	require.NoError(t, os.WriteFile(empty, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600))
+	_, err = httpauth.NewFileRoots(empty, 0)
+	assert.ErrorContains(t, err, "holds no PEM certificate")
+	_, err = httpauth.NewFileRoots(empty, -time.Second)
+	assert.ErrorContains(t, err, "negative interval")
+}
+
+func TestFileRootsChecksAtMostOncePerInterval(t *testing.T) {
+	pki := testpki.MustSet(t)
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(path, pki.Root.PEM(), 0o600))
+	roots, err := httpauth.NewFileRoots(path, time.Hour)
+	require.NoError(t, err)
+	before := roots.Roots()
+	require.NoError(t, os.WriteFile(path, pki.OtherRoot.PEM(), 0o600))
+	bump(t, path)
+	assert.Same(t, before, roots.Roots(), "not yet time to look")
+}
+
+// bump moves the file's modification time forward so a rewrite within the
+// file system's timestamp granularity is still seen as a change.
+func bump(t *testing.T, path string) {
+	t.Helper()
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	later := st.ModTime().Add(time.Second)
+	require.NoError(t, os.Chtimes(path, later, later))
+}

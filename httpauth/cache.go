@@ -13,8 +13,12 @@ import (
 // an entry made under other roots is ignored, so a CA reload invalidates
 // everything. A nil *headerCache is a disabled cache.
 type headerCache struct {
-	lru *lru.Cache[string, cacheEntry]
+	lru *lru.Cache[cacheKey, cacheEntry]
 }
+
+// cacheKey is the exact certificate and chain header values. A struct
+// rather than a joined string, so a lookup allocates nothing.
+type cacheKey struct{ value, chain string }
 
 type cacheEntry struct {
 	roots       *x509.CertPool // the pool the entry was verified against
@@ -25,23 +29,14 @@ type cacheEntry struct {
 }
 
 func newHeaderCache(size int) *headerCache {
-	c, err := lru.New[string, cacheEntry](size)
+	c, err := lru.New[cacheKey, cacheEntry](size)
 	if err != nil { // only for size <= 0, which New never passes
 		return nil
 	}
 	return &headerCache{lru: c}
 }
 
-// cacheKey joins the certificate and chain header values. The separator
-// cannot occur in a header value, so distinct pairs never collide.
-func cacheKey(value, chain string) string {
-	if chain == "" {
-		return value
-	}
-	return value + "\x00" + chain
-}
-
-func (c *headerCache) get(key string, roots *x509.CertPool) (cacheEntry, bool) {
+func (c *headerCache) get(key cacheKey, roots *x509.CertPool) (cacheEntry, bool) {
 	if c == nil {
 		return cacheEntry{}, false
 	}
@@ -52,7 +47,7 @@ func (c *headerCache) get(key string, roots *x509.CertPool) (cacheEntry, bool) {
 	return e, true
 }
 
-func (c *headerCache) add(key string, roots *x509.CertPool, e cacheEntry) {
+func (c *headerCache) add(key cacheKey, roots *x509.CertPool, e cacheEntry) {
 	if c == nil {
 		return
 	}

@@ -42,7 +42,7 @@ func (a *Authenticator) fromHeader(r *http.Request) (*Identity, error) {
 	}
 
 	roots := a.currentRoots()
-	key := cacheKey(value, chainValue)
+	key := cacheKey{value, chainValue}
 	if id, ok := a.cache.get(key, roots); ok {
 		if err := a.checkChain(id.chain); err == nil {
 			return a.newIdentity(id.leaf, id.fingerprint, id.chain, s.Header, id.verified), nil
@@ -66,7 +66,7 @@ func (a *Authenticator) fromHeader(r *http.Request) (*Identity, error) {
 }
 
 // remember caches a decoded header certificate and returns its identity.
-func (a *Authenticator) remember(key string, roots *x509.CertPool, leaf *x509.Certificate, chain []*x509.Certificate, verified bool) *Identity {
+func (a *Authenticator) remember(key cacheKey, roots *x509.CertPool, leaf *x509.Certificate, chain []*x509.Certificate, verified bool) *Identity {
 	id := a.newIdentity(leaf, "", chain, a.src.Header, verified)
 	a.cache.add(key, roots, cacheEntry{leaf: leaf, fingerprint: id.Fingerprint, chain: chain, verified: verified})
 	return id

@@ -1,0 +1,197 @@
+package certgate_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/certgate/certgate/httpauth"
+	"github.com/certgate/certgate/internal/testpki"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestGateRefusesOnTheWire reads each refusal off a real TLS connection:
+// the exact bytes, then EOF.
+func TestGateRefusesOnTheWire(t *testing.T) {
+	t.Parallel()
+	set := testpki.MustSet(t)
+	srv := newTLSServer(t, set, gateHandler(tlsAuth(t, set)), false)
+	aliceAlone := &testpki.Leaf{Cert: set.Alice.Cert, Key: set.Alice.Key}
+
+	tests := []struct {
+		name   string
+		leaf   *testpki.Leaf
+		status int
+		reason string
+		body   string
+	}{
+		{"no certificate", nil, 401, "Unauthorized", "client certificate required"},
+		{"unknown CA", set.Stranger, 401, "Unauthorized", "client certificate signed by unknown authority"},
+		{"forged self-signed admin", set.Forged, 401, "Unauthorized", "client certificate signed by unknown authority"},
+		{"missing intermediate", aliceAlone, 401, "Unauthorized", "client certificate signed by unknown authority"},
+		{"expired leaf", set.Expired, 401, "Unauthorized", "client certificate expired"},
+		{"not yet valid", set.NotYetValid, 401, "Unauthorized", "client certificate not yet valid"},
+		{"server-only key usage", set.ServerOnly, 401, "Unauthorized", "client certificate not valid for client authentication"},
+		{"denied CN", set.Bob, 403, "Forbidden", "access denied"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			raw := rawExchange(t, srv, set, tt.leaf, upgradeRequest("localhost"))
+			assert.Equal(t, refusal(tt.status, tt.reason, tt.body), raw)
+		})
+	}
+}
+
+func TestGateAccepts(t *testing.T) {
+	t.Parallel()
+	set := testpki.MustSet(t)
+	srv := newTLSServer(t, set, gateHandler(tlsAuth(t, set)), false)
+
+	resp, body := get(t, httpClient(t, set, set.Alice), srv.URL)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "hello alice", body)
+}
+
+// TestGatePlainHTTP: no TLS at all is "nothing offered", answered raw too.
+func TestGatePlainHTTP(t *testing.T) {
+	t.Parallel()
+	set := testpki.MustSet(t)
+	srv := httptest.NewServer(gateHandler(tlsAuth(t, set)))
+	t.Cleanup(srv.Close)
+
+	raw := rawPlainExchange(t, srv, upgradeRequest("localhost"))
+	assert.Equal(t, refusal(401, "Unauthorized", "client certificate required"), raw)
+}
+
+// TestGateHeaderSource: behind a proxy the refusal is the same raw answer.
+func TestGateHeaderSource(t *testing.T) {
+	t.Parallel()
+	set := testpki.MustSet(t)
+	srv := httptest.NewServer(gateHandler(headerAuth(t, set, nil)))
+	t.Cleanup(srv.Close)
+
+	tests := []struct {
+		name    string
+		headers []string
+		want    string
+	}{
+		{"denied CN", nginxHeaders(set.Bob), refusal(403, "Forbidden", "access denied")},
+		{"certificate header missing", []string{"X-SSL-Client-Verify: SUCCESS"}, refusal(401, "Unauthorized", "client certificate required")},
+		{"malformed header", []string{"X-SSL-Client-Cert: %zz", "X-SSL-Client-Verify: SUCCESS"},
+			refusal(401, "Unauthorized", "client certificate not accepted")},
+		{"verification failed at the proxy", []string{nginxHeaders(set.Alice)[0], "X-SSL-Client-Verify: FAILED:expired"},
+			refusal(401, "Unauthorized", "client certificate not accepted")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			raw := rawPlainExchange(t, srv, upgradeRequest("localhost", tt.headers...))
+			assert.Equal(t, tt.want, raw)
+		})
+	}
+
+	t.Run("accepted", func(t *testing.T) {
+		t.Parallel()
+		req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
+		require.NoError(t, err)
+		req.Header.Set("X-SSL-Client-Cert", httpHeaderValue(nginxHeaders(set.Alice)[0]))
+		req.Header.Set("X-SSL-Client-Verify", "SUCCESS")
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+	})
+}
+
+// httpHeaderValue returns the value of a "Name: value" line.
+func httpHeaderValue(line string) string {
+	for i := range len(line) - 1 {
+		if line[i] == ':' && line[i+1] == ' ' {
+			return line[i+2:]
+		}
+	}
+	return line
+}
+
+// unwrapping and opaque wrap a ResponseWriter the way logging middleware
+// does, with and without the Unwrap method http.ResponseController needs.
+type unwrapping struct{ http.ResponseWriter }
+
+func (u unwrapping) Unwrap() http.ResponseWriter { return u.ResponseWriter }
+
+type opaque struct{ http.ResponseWriter }
+
+func TestGateWrappedResponseWriter(t *testing.T) {
+	t.Parallel()
+	set := testpki.MustSet(t)
+	a := tlsAuth(t, set)
+	gate := gateHandler(a)
+
+	t.Run("with Unwrap: hijacked and answered raw", func(t *testing.T) {
+		t.Parallel()
+		srv := newTLSServer(t, set, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			gate.ServeHTTP(unwrapping{w}, r)
+		}), false)
+		raw := rawExchange(t, srv, set, set.Bob, upgradeRequest("localhost"))
+		assert.Equal(t, refusal(403, "Forbidden", "access denied"), raw)
+	})
+	t.Run("without Unwrap: answered through the writer", func(t *testing.T) {
+		t.Parallel()
+		srv := newTLSServer(t, set, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			gate.ServeHTTP(opaque{w}, r)
+		}), false)
+		resp, body := get(t, httpClient(t, set, set.Bob), srv.URL)
+		assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+		assert.Equal(t, "access denied\n", body)
+		assert.NotEmpty(t, resp.Header.Get("Date"), "net/http wrote it, not the raw writer")
+	})
+}
+
+// TestGateRecorder: a writer that cannot hijack gets the same status and
+// body through WriteError.
+func TestGateRecorder(t *testing.T) {
+	t.Parallel()
+	set := testpki.MustSet(t)
+	a := tlsAuth(t, set)
+
+	tests := []struct {
+		name   string
+		leaf   *testpki.Leaf
+		status int
+		body   string
+	}{
+		{"no certificate", nil, 401, "client certificate required\n"},
+		{"denied CN", set.Bob, 403, "access denied\n"},
+		{"accepted", set.Alice, 200, "hello alice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest(http.MethodGet, "https://example.test/ws", nil)
+			if tt.leaf != nil {
+				r.TLS = tlsState(tt.leaf)
+			}
+			w := httptest.NewRecorder()
+			gateHandler(a).ServeHTTP(w, r)
+			assert.Equal(t, tt.status, w.Code)
+			assert.Equal(t, tt.body, w.Body.String())
+		})
+	}
+}
+
+// TestGateNilAuthenticator: a gate without an Authenticator is closed.
+func TestGateNilAuthenticator(t *testing.T) {
+	t.Parallel()
+	set := testpki.MustSet(t)
+	var a *httpauth.Authenticator
+
+	srv := newTLSServer(t, set, gateHandler(a), false)
+	raw := rawExchange(t, srv, set, set.Alice, upgradeRequest("localhost"))
+	assert.Equal(t, refusal(500, "Internal Server Error", "Internal Server Error"), raw)
+
+	w := httptest.NewRecorder()
+	gateHandler(a).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+}

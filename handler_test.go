@@ -1,0 +1,270 @@
+package certgate_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/certgate/certgate"
+	"github.com/certgate/certgate/httpauth"
+	"github.com/certgate/certgate/internal/testpki"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeConn stands for an upgraded connection.
+type fakeConn struct {
+	closed  chan struct{}
+	expires atomic.Int32
+}
+
+func newFakeConn() *fakeConn { return &fakeConn{closed: make(chan struct{})} }
+
+// expire is a Handler.Expire that closes the connection like the adapters.
+func expire(c *fakeConn) {
+	c.expires.Add(1)
+	close(c.closed)
+}
+
+// serveRecord is what a Serve function saw.
+type serveRecord struct {
+	id    *httpauth.Identity
+	ended time.Time
+	cause error
+}
+
+// shortLived mints alice valid for another ttl, by the bubble's clock.
+func shortLived(t *testing.T, set *testpki.Set, ttl time.Duration) *testpki.Leaf {
+	t.Helper()
+	now := time.Now()
+	return mint(t, set, testpki.WithCN("alice"), testpki.WithValidity(now.Add(-time.Hour), now.Add(ttl)))
+}
+
+// LIFE-01: the connection context ends exactly at NotAfter, measured by the
+// Authenticator's clock, with ErrCertificateExpired as its cause, and
+// Expire closes the connection; for TLS and header certificates alike.
+func TestLIFE01HandlerExpiry(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		request func(leaf *testpki.Leaf) *http.Request
+		header  bool
+		skew    time.Duration // how far the Authenticator's clock runs ahead
+	}{
+		{name: "tls certificate", request: func(leaf *testpki.Leaf) *http.Request {
+			r := httptest.NewRequest(http.MethodGet, "https://example.test/ws", nil)
+			r.TLS = tlsState(leaf)
+			return r
+		}},
+		{name: "header certificate", header: true, request: func(leaf *testpki.Leaf) *http.Request {
+			r := httptest.NewRequest(http.MethodGet, "http://backend.test/ws", nil)
+			r.RemoteAddr = "127.0.0.1:40000"
+			r.Header.Set("X-SSL-Client-Cert", httpHeaderValue(nginxHeaders(leaf)[0]))
+			r.Header.Set("X-SSL-Client-Verify", "SUCCESS")
+			return r
+		}},
+		{name: "authenticator clock ahead", skew: 2 * time.Second, request: func(leaf *testpki.Leaf) *http.Request {
+			r := httptest.NewRequest(http.MethodGet, "https://example.test/ws", nil)
+			r.TLS = tlsState(leaf)
+			return r
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				set := testpki.MustSet(t)
+				leaf := shortLived(t, set, 3*time.Second)
+				now := func() time.Time { return time.Now().Add(tt.skew) }
+				a := mustNew(t, httpauth.Config{Roots: set.Root.Pool(), Authorize: httpauth.AllowCN("alice"), Now: now})
+				if tt.header {
+					a = headerAuth(t, set, now)
+				}
+				conn := newFakeConn()
+				var rec serveRecord
+				h := &certgate.Handler[*fakeConn]{
+					Auth: a,
+					Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) {
+						return conn, nil
+					},
+					Serve: func(ctx context.Context, c *fakeConn, id *httpauth.Identity) {
+						<-ctx.Done()
+						rec = serveRecord{id, time.Now(), context.Cause(ctx)}
+						<-c.closed // like a read loop that ends when Expire closes
+					},
+					Expire: expire,
+				}
+
+				h.ServeHTTP(httptest.NewRecorder(), tt.request(leaf))
+
+				require.NotNil(t, rec.id)
+				assert.WithinDuration(t, leaf.Cert.NotAfter.Add(-tt.skew), rec.ended, 0, "ends exactly at NotAfter")
+				assert.ErrorIs(t, rec.cause, certgate.ErrCertificateExpired)
+				assert.Equal(t, int32(1), conn.expires.Load())
+			})
+		})
+	}
+}
+
+// A Serve that returns before NotAfter leaves no watcher behind and Expire
+// is never called; synctest fails the test if a goroutine outlives it.
+func TestHandlerServeReturnsFirst(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		set := testpki.MustSet(t)
+		leaf := shortLived(t, set, time.Hour)
+		conn := newFakeConn()
+		h := &certgate.Handler[*fakeConn]{
+			Auth:    tlsAuth(t, set),
+			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return conn, nil },
+			Serve:   func(context.Context, *fakeConn, *httpauth.Identity) { time.Sleep(time.Minute) },
+			Expire:  expire,
+		}
+		r := httptest.NewRequest(http.MethodGet, "https://example.test/ws", nil)
+		r.TLS = tlsState(leaf)
+
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		time.Sleep(2 * time.Hour) // past NotAfter: nothing may fire now
+		assert.Zero(t, conn.expires.Load())
+	})
+}
+
+// The request's own context ending (client gone, server shutting down)
+// ends Serve's context with that cause, and is not an expiry.
+func TestHandlerRequestCancelled(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		set := testpki.MustSet(t)
+		conn := newFakeConn()
+		var cause error
+		h := &certgate.Handler[*fakeConn]{
+			Auth:    tlsAuth(t, set),
+			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return conn, nil },
+			Serve: func(ctx context.Context, _ *fakeConn, _ *httpauth.Identity) {
+				<-ctx.Done()
+				cause = context.Cause(ctx)
+			},
+			Expire: expire,
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		r := httptest.NewRequestWithContext(ctx, http.MethodGet, "https://example.test/ws", nil)
+		r.TLS = tlsState(set.Alice)
+		time.AfterFunc(time.Second, cancel)
+
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		assert.ErrorIs(t, cause, context.Canceled)
+		assert.Zero(t, conn.expires.Load())
+	})
+}
+
+// ServeHTTP does not return while Expire still runs, even when Serve ends
+// as soon as its context does.
+func TestHandlerWaitsForExpire(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		set := testpki.MustSet(t)
+		leaf := shortLived(t, set, time.Second)
+		var finished atomic.Bool
+		h := &certgate.Handler[*fakeConn]{
+			Auth:    tlsAuth(t, set),
+			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return newFakeConn(), nil },
+			Serve:   func(ctx context.Context, _ *fakeConn, _ *httpauth.Identity) { <-ctx.Done() },
+			Expire: func(*fakeConn) {
+				time.Sleep(time.Second) // a close handshake taking its time
+				finished.Store(true)
+			},
+		}
+		r := httptest.NewRequest(http.MethodGet, "https://example.test/ws", nil)
+		r.TLS = tlsState(leaf)
+
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		assert.True(t, finished.Load())
+	})
+}
+
+// Without Expire the context still ends at NotAfter.
+func TestHandlerNilExpire(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		set := testpki.MustSet(t)
+		leaf := shortLived(t, set, time.Second)
+		var cause error
+		h := &certgate.Handler[*fakeConn]{
+			Auth:    tlsAuth(t, set),
+			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return newFakeConn(), nil },
+			Serve: func(ctx context.Context, _ *fakeConn, _ *httpauth.Identity) {
+				<-ctx.Done()
+				cause = context.Cause(ctx)
+			},
+		}
+		r := httptest.NewRequest(http.MethodGet, "https://example.test/ws", nil)
+		r.TLS = tlsState(leaf)
+
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		assert.ErrorIs(t, cause, certgate.ErrCertificateExpired)
+	})
+}
+
+// What reaches Upgrade and Serve, and what does not.
+func TestHandlerFlow(t *testing.T) {
+	t.Parallel()
+	set := testpki.MustSet(t)
+	errUpgrade := errors.New("upgrade failed")
+
+	tests := []struct {
+		name     string
+		auth     *httpauth.Authenticator
+		leaf     *testpki.Leaf
+		upgrade  error
+		status   int
+		upgraded bool
+		served   bool
+	}{
+		{"accepted", tlsAuth(t, set), set.Alice, nil, http.StatusOK, true, true},
+		{"denied: no upgrade", tlsAuth(t, set), set.Bob, nil, http.StatusForbidden, false, false},
+		{"no certificate: no upgrade", tlsAuth(t, set), nil, nil, http.StatusUnauthorized, false, false},
+		{"no authenticator: no upgrade", nil, set.Alice, nil, http.StatusInternalServerError, false, false},
+		{"upgrade fails: its own answer, no serve", tlsAuth(t, set), set.Alice, errUpgrade, http.StatusUpgradeRequired, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var upgraded, served bool
+			h := &certgate.Handler[*fakeConn]{
+				Auth: tt.auth,
+				Upgrade: func(w http.ResponseWriter, r *http.Request) (*fakeConn, error) {
+					upgraded = true
+					id, ok := httpauth.FromContext(r.Context())
+					assert.True(t, ok, "the identity reaches the upgrader")
+					assert.Equal(t, "alice", id.Certificate.Subject.CommonName)
+					if tt.upgrade != nil {
+						http.Error(w, "upgrade required", http.StatusUpgradeRequired)
+						return nil, tt.upgrade
+					}
+					return newFakeConn(), nil
+				},
+				Serve: func(ctx context.Context, _ *fakeConn, id *httpauth.Identity) {
+					served = true
+					fromCtx, ok := httpauth.FromContext(ctx)
+					assert.True(t, ok)
+					assert.Same(t, id, fromCtx)
+				},
+			}
+			r := httptest.NewRequest(http.MethodGet, "https://example.test/ws", nil)
+			if tt.leaf != nil {
+				r.TLS = tlsState(tt.leaf)
+			}
+			w := httptest.NewRecorder()
+
+			h.ServeHTTP(w, r)
+			assert.Equal(t, tt.status, w.Code)
+			assert.Equal(t, tt.upgraded, upgraded)
+			assert.Equal(t, tt.served, served)
+		})
+	}
+}

@@ -2,6 +2,7 @@ package httpauth_test
 
 import (
 	"bytes"
+	"crypto/tls"
 	"context"
 	"net/http"
 	"net/netip"
@@ -248,7 +249,7 @@ func TestSRC07_OnlyTheConfiguredHeaderIsRead(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, statusOf(t, err))
 }
 
-func TestVER01to03_VerificationStatusHeader(t *testing.T) {
+func TestVER01_VER02_VER03_VerificationStatusHeader(t *testing.T) {
 	pki := testpki.MustSet(t)
 	a, _ := headerAuth(t, pki, nginxSrc())
 	cert := [2]string{"X-SSL-Client-Cert", nginxEscape(pki.Alice.ChainPEM())}
@@ -519,11 +520,15 @@ func TestPEM01_FirstBlockIsTheLeaf(t *testing.T) {
 func TestCHN01_UnknownCAInHeaderMode(t *testing.T) {
 	pki := testpki.MustSet(t)
 	a, authz := headerAuth(t, pki, httpauth.Source{Preset: httpauth.PresetCaddy}, func(c *httpauth.Config) { c.Authorize = httpauth.AllowCN("admin", "alice") })
+	tlsA := mustNew(t, httpauth.Config{Roots: pki.Root.Pool(), Authorize: authz.authorize})
+	srv := tlsServer(t, pki, tls.RequestClientCert, tlsA)
 	for _, l := range []*testpki.Leaf{pki.Forged, pki.Stranger} {
 		_, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-Client-Cert", b64(l.Cert)}))
-		assert.ErrorIs(t, err, httpauth.ErrUnknownAuthority)
+		assert.ErrorIs(t, err, httpauth.ErrUnknownAuthority, "header mode")
+		status, _ := get(t, tlsClient(t, pki, l), srv.URL)
+		assert.Equal(t, http.StatusUnauthorized, status, "TLS mode")
 	}
-	assert.Zero(t, authz.calls.Load())
+	assert.Zero(t, authz.calls.Load(), "the authorizer would have allowed CN=admin")
 }
 
 func TestCHN04_ForwardedRootIsNotAnAnchor(t *testing.T) {

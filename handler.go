@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/certgate/certgate/httpauth"
 )
@@ -31,15 +32,16 @@ type Handler[C any] struct {
 	Upgrade func(w http.ResponseWriter, r *http.Request) (C, error)
 
 	// Serve handles the upgraded connection. ctx derives from the request's
-	// context and also ends when the certificate expires, with
-	// [ErrCertificateExpired] as its cause. The connection is Serve's to
-	// close.
+	// context and also ends when the certificate expires (right after
+	// Expire returns), with [ErrCertificateExpired] as its cause. The
+	// connection is Serve's to close.
 	Serve func(ctx context.Context, conn C, id *httpauth.Identity)
 
 	// Expire is called once, from its own goroutine, if the leaf's NotAfter
-	// passes while Serve runs; it should close conn so that Serve returns.
-	// It may run concurrently with Serve, and ServeHTTP waits for it. Nil:
-	// only ctx ends.
+	// passes while Serve runs: it should tell the peer (a close frame) and
+	// close conn, within a bounded time, since Serve's ctx ends only when
+	// it returns. It runs concurrently with Serve, and ServeHTTP waits for
+	// it. Nil: ctx ends at NotAfter and nothing else happens.
 	Expire func(conn C)
 }
 
@@ -58,27 +60,29 @@ func (h *Handler[C]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// The lifetime is measured with the Authenticator's clock, which made
 	// the validity decision, and turned into a duration on the real clock
-	// the context runs on.
+	// the timer runs on.
 	ttl := id.Certificate.NotAfter.Sub(h.Auth.Now())
-	ctx, cancel := context.WithTimeoutCause(r.Context(), ttl, ErrCertificateExpired)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(context.Canceled)
 
-	if h.Expire != nil {
-		done := make(chan struct{})
-		stop := context.AfterFunc(ctx, func() {
-			defer close(done)
-			// ctx also ends when the request's context does (the client or
-			// the server went away); only expiry is reported to Expire.
-			if errors.Is(context.Cause(ctx), ErrCertificateExpired) {
-				h.Expire(conn)
-			}
-		})
-		defer func() {
-			if !stop() {
-				<-done // the watcher started: let it finish before returning
-			}
-		}()
-	}
+	done := make(chan struct{})
+	timer := time.AfterFunc(ttl, func() {
+		defer close(done)
+		// Expire runs before ctx ends, so the close frame goes out while
+		// the connection still works: coder/websocket, for one, drops a
+		// connection without a close frame as soon as the context of a
+		// pending Read ends. A ctx already ended by the request (client or
+		// server gone) is no expiry.
+		if h.Expire != nil && ctx.Err() == nil {
+			h.Expire(conn)
+		}
+		cancel(ErrCertificateExpired)
+	})
+	defer func() {
+		if !timer.Stop() {
+			<-done // the watcher started: let it finish before returning
+		}
+	}()
 
 	h.Serve(ctx, conn, id)
 }

@@ -163,7 +163,7 @@ func TestHandlerRequestCancelled(t *testing.T) {
 }
 
 // ServeHTTP does not return while Expire still runs, even when Serve ends
-// as soon as its context does.
+// as soon as Expire starts closing, as a read loop would.
 func TestHandlerWaitsForExpire(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
@@ -173,8 +173,9 @@ func TestHandlerWaitsForExpire(t *testing.T) {
 		h := &certgate.Handler[*fakeConn]{
 			Auth:    tlsAuth(t, set),
 			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return newFakeConn(), nil },
-			Serve:   func(ctx context.Context, _ *fakeConn, _ *httpauth.Identity) { <-ctx.Done() },
-			Expire: func(*fakeConn) {
+			Serve:   func(_ context.Context, c *fakeConn, _ *httpauth.Identity) { <-c.closed },
+			Expire: func(c *fakeConn) {
+				close(c.closed)
 				time.Sleep(time.Second) // a close handshake taking its time
 				finished.Store(true)
 			},
@@ -184,6 +185,38 @@ func TestHandlerWaitsForExpire(t *testing.T) {
 
 		h.ServeHTTP(httptest.NewRecorder(), r)
 		assert.True(t, finished.Load())
+	})
+}
+
+// Expire runs while Serve's context is still live, so a close frame can
+// go out before reads and writes bound to ctx fail; ctx ends right after.
+func TestHandlerExpireBeforeCancel(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		set := testpki.MustSet(t)
+		leaf := shortLived(t, set, time.Second)
+		served := make(chan context.Context, 1)
+		var errDuringExpire error
+		var ended time.Time
+		h := &certgate.Handler[*fakeConn]{
+			Auth:    tlsAuth(t, set),
+			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return newFakeConn(), nil },
+			Serve: func(ctx context.Context, _ *fakeConn, _ *httpauth.Identity) {
+				served <- ctx
+				<-ctx.Done()
+				ended = time.Now()
+			},
+			Expire: func(*fakeConn) {
+				errDuringExpire = (<-served).Err()
+				time.Sleep(100 * time.Millisecond)
+			},
+		}
+		r := httptest.NewRequest(http.MethodGet, "https://example.test/ws", nil)
+		r.TLS = tlsState(leaf)
+
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		assert.NoError(t, errDuringExpire)
+		assert.WithinDuration(t, leaf.Cert.NotAfter.Add(100*time.Millisecond), ended, 0)
 	})
 }
 

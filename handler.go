@@ -32,8 +32,9 @@ type Handler[C any] struct {
 	Upgrade func(w http.ResponseWriter, r *http.Request) (C, error)
 
 	// Serve handles the upgraded connection. ctx derives from the request's
-	// context and also ends when the certificate expires (right after
-	// Expire returns), with [ErrCertificateExpired] as its cause. The
+	// context and also ends when the certificate expires, right after
+	// Expire returns, with [ErrCertificateExpired] as its cause; Serve may
+	// thus see the connection fail an instant before ctx ends. The
 	// connection is Serve's to close.
 	Serve func(ctx context.Context, conn C, id *httpauth.Identity)
 

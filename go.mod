@@ -4,6 +4,7 @@ go 1.25.0
 
 require (
 	github.com/dunglas/httpsfv v1.1.2
+	github.com/gorilla/websocket v1.5.3
 	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0

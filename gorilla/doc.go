@@ -1,0 +1,20 @@
+// Package gorilla gates github.com/gorilla/websocket upgrades by the
+// client's X.509 certificate.
+//
+// # Where to start
+//
+// [Handler] serves a WebSocket endpoint: it refuses clients without an
+// acceptable certificate, upgrades the rest and calls your function with
+// the connection, the identity and a context that ends when the
+// certificate expires, at which point the connection is closed with status
+// 1008 (policy violation). [Upgrader] is the drop-in for code that calls
+// websocket.Upgrader.Upgrade itself.
+//
+// # What it trusts
+//
+// Only the [httpauth.Authenticator] it is given; see package
+// [github.com/certgate/certgate] for how refusals are answered. The
+// sibling packages [github.com/certgate/certgate/coder] and
+// [github.com/certgate/certgate/nhooyr] do the same for
+// github.com/coder/websocket and nhooyr.io/websocket.
+package gorilla

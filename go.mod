@@ -3,6 +3,7 @@ module github.com/certgate/certgate
 go 1.25.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/dunglas/httpsfv v1.1.2
 	github.com/gorilla/websocket v1.5.3
 	github.com/hashicorp/golang-lru/v2 v2.0.7

@@ -1,0 +1,40 @@
+package nhooyr
+
+//lint:file-ignore SA1019 this package exists for users of the deprecated nhooyr.io/websocket.
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/certgate/certgate"
+	"github.com/certgate/certgate/httpauth"
+	"nhooyr.io/websocket"
+)
+
+// Accept authenticates r with a and, if it may pass, accepts the WebSocket
+// with websocket.Accept and opts; r's context then carries the identity
+// (httpauth.FromContext).
+//
+// A refused request has been answered and its connection closed when
+// Accept returns a nil conn and an error wrapping the *httpauth.Error; a
+// nil a refuses every request. A failed handshake has been answered by
+// websocket.Accept. id is the client's identity whenever one was
+// established, also on failure, for logging; use the conn only when err
+// is nil.
+func Accept(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, opts *websocket.AcceptOptions) (conn *websocket.Conn, id *httpauth.Identity, err error) {
+	if a == nil {
+		// A missing setting must never open the gate.
+		err = &httpauth.Error{Status: http.StatusInternalServerError, Reason: errors.New("nhooyr: nil Authenticator")}
+		certgate.Refuse(w, r, nil, err)
+		return nil, nil, err
+	}
+	id, err = a.Authenticate(r)
+	if err != nil {
+		certgate.Refuse(w, r, a, err)
+		return nil, id, fmt.Errorf("nhooyr: %w", err)
+	}
+	r = r.WithContext(httpauth.NewContext(r.Context(), id))
+	conn, err = websocket.Accept(w, r, opts)
+	return conn, id, err
+}

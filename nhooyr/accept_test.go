@@ -1,0 +1,70 @@
+package nhooyr_test
+
+//lint:file-ignore SA1019 this package exists for users of the deprecated nhooyr.io/websocket.
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/certgate/certgate/httpauth"
+	"github.com/certgate/certgate/internal/testpki"
+	"github.com/certgate/certgate/nhooyr"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// accepted is what an Accept call returned on the server, and the
+// identity the upgrade saw in the request context.
+type accepted struct {
+	id  *httpauth.Identity
+	err error
+}
+
+func TestAccept(t *testing.T) {
+	t.Parallel()
+	set := testpki.MustSet(t)
+
+	tests := []struct {
+		name   string
+		auth   *httpauth.Authenticator
+		leaf   *testpki.Leaf
+		status int // of the refusal; 0 when accepted
+		body   string
+	}{
+		{"accepted", tlsAuth(t, set), set.Alice, 0, ""},
+		{"denied CN", tlsAuth(t, set), set.Bob, 403, "access denied"},
+		{"unknown CA", tlsAuth(t, set), set.Stranger, 401, "client certificate signed by unknown authority"},
+		{"nil Authenticator", nil, set.Alice, 500, "Internal Server Error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			results := make(chan accepted, 1)
+			srv := newTLSServer(t, set, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				conn, id, err := nhooyr.Accept(w, r, tt.auth, nil)
+				results <- accepted{id, err}
+				if err == nil {
+					conn.CloseNow()
+				}
+			}), false)
+
+			if tt.status != 0 {
+				assert.Equal(t, refusal(tt.status, tt.body), rawRefusal(t, srv, set, tt.leaf))
+				got := receive(t, results)
+				var e *httpauth.Error
+				require.ErrorAs(t, got.err, &e)
+				assert.Equal(t, tt.status, e.StatusCode())
+				return
+			}
+			conn, resp, err := dial(t, srv, set, tt.leaf, nil)
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+			got := receive(t, results)
+			assert.NoError(t, got.err)
+			require.NotNil(t, got.id)
+			assert.Equal(t, "alice", got.id.Certificate.Subject.CommonName)
+			_, _, err = conn.Read(t.Context())
+			assert.Error(t, err, "the server closed it")
+		})
+	}
+}

@@ -1,0 +1,19 @@
+// Package nhooyr gates nhooyr.io/websocket upgrades by the client's X.509
+// certificate. nhooyr.io/websocket is deprecated and continues unchanged as
+// github.com/coder/websocket, for which [github.com/certgate/certgate/coder]
+// is the adapter.
+//
+// # Where to start
+//
+// [Handler] serves a WebSocket endpoint: it refuses clients without an
+// acceptable certificate, accepts the rest and calls your function with
+// the connection, the identity and a context that ends when the
+// certificate expires, at which point the connection is closed with
+// StatusPolicyViolation (1008). [Accept] is the drop-in for code that
+// calls websocket.Accept itself.
+//
+// # What it trusts
+//
+// Only the [httpauth.Authenticator] it is given; see package
+// [github.com/certgate/certgate] for how refusals are answered.
+package nhooyr

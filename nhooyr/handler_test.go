@@ -1,0 +1,163 @@
+package nhooyr_test
+
+//lint:file-ignore SA1019 this package exists for users of the deprecated nhooyr.io/websocket.
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/certgate/certgate"
+	"github.com/certgate/certgate/httpauth"
+	"github.com/certgate/certgate/internal/testpki"
+	"github.com/certgate/certgate/nhooyr"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"nhooyr.io/websocket"
+)
+
+func TestHandlerAccepts(t *testing.T) {
+	t.Parallel()
+	set := testpki.MustSet(t)
+	srv := newTLSServer(t, set, nhooyr.Handler(tlsAuth(t, set), nil, echo(nil)), false)
+
+	conn, resp, err := dial(t, srv, set, set.Alice, nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	require.NoError(t, conn.Write(t.Context(), websocket.MessageText, []byte("ping")))
+	_, msg, err := conn.Read(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, "ping", string(msg))
+	assert.NoError(t, conn.Close(websocket.StatusNormalClosure, ""))
+}
+
+// TestHandlerRefuses reads each refusal off the wire: exact bytes, then EOF.
+func TestHandlerRefuses(t *testing.T) {
+	t.Parallel()
+	set := testpki.MustSet(t)
+	srv := newTLSServer(t, set, nhooyr.Handler(tlsAuth(t, set), nil, echo(nil)), false)
+
+	tests := []struct {
+		name   string
+		leaf   *testpki.Leaf
+		status int
+		body   string
+	}{
+		{"unknown CA", set.Stranger, 401, "client certificate signed by unknown authority"},
+		{"denied CN", set.Bob, 403, "access denied"},
+		{"no certificate", nil, 401, "client certificate required"},
+		{"forged", set.Forged, 401, "client certificate signed by unknown authority"},
+		{"expired", set.Expired, 401, "client certificate expired"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, refusal(tt.status, tt.body), rawRefusal(t, srv, set, tt.leaf))
+
+			// The package's own client sees the same status, and no connection.
+			conn, resp, err := dial(t, srv, set, tt.leaf, nil)
+			assert.Error(t, err)
+			assert.Nil(t, conn)
+			require.NotNil(t, resp)
+			assert.Equal(t, tt.status, resp.StatusCode)
+		})
+	}
+}
+
+// A request that passes the gate but is no upgrade gets websocket.Accept's
+// error status, never 101; over HTTP/2 (PROTO-01) refusals keep their
+// statuses.
+func TestHandlerCannotUpgrade(t *testing.T) {
+	t.Parallel()
+	set := testpki.MustSet(t)
+	h := nhooyr.Handler(tlsAuth(t, set), nil, echo(nil))
+
+	tests := []struct {
+		name   string
+		http2  bool
+		leaf   *testpki.Leaf
+		status int
+	}{
+		{"HTTP/1.1 GET", false, set.Alice, http.StatusUpgradeRequired},
+		{"HTTP/2 accepted", true, set.Alice, http.StatusUpgradeRequired},
+		{"HTTP/2 denied", true, set.Bob, http.StatusForbidden},
+		{"HTTP/2 no certificate", true, nil, http.StatusUnauthorized},
+		{"HTTP/2 unknown CA", true, set.Stranger, http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newTLSServer(t, set, h, tt.http2)
+			resp, err := httpClient(t, set, tt.leaf).Get(srv.URL + "/ws")
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, tt.status, resp.StatusCode)
+			if tt.http2 {
+				assert.Equal(t, 2, resp.ProtoMajor)
+			}
+		})
+	}
+}
+
+// LIFE-01: a connection admitted by a certificate is closed with
+// StatusPolicyViolation when the certificate expires, for TLS and header
+// certificates alike. The Authenticator's clock is moved so NotAfter is
+// 300ms away in real time.
+func TestLIFE01Expiry(t *testing.T) {
+	t.Parallel()
+	set := testpki.MustSet(t)
+
+	tests := []struct {
+		name   string
+		server func(t *testing.T, h http.Handler) *httptest.Server
+		auth   func(now func() time.Time) httpauth.Config
+		header http.Header
+	}{
+		{
+			name:   "tls certificate",
+			server: func(t *testing.T, h http.Handler) *httptest.Server { return newTLSServer(t, set, h, false) },
+			auth: func(now func() time.Time) httpauth.Config {
+				return httpauth.Config{Roots: set.Root.Pool(), Authorize: httpauth.AllowCN("alice"), Now: now}
+			},
+		},
+		{
+			name: "header certificate",
+			server: func(t *testing.T, h http.Handler) *httptest.Server {
+				srv := httptest.NewServer(h) // the proxy terminated TLS
+				t.Cleanup(srv.Close)
+				return srv
+			},
+			auth: func(now func() time.Time) httpauth.Config {
+				return httpauth.Config{
+					Source:    httpauth.Source{Preset: httpauth.PresetNginx, TrustedProxies: loopback},
+					Roots:     set.Root.Pool(),
+					Authorize: httpauth.AllowCN("alice"),
+					Now:       now,
+				}
+			},
+			header: nginxHeader(set.Alice),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var clock skewedClock
+			a, err := httpauth.New(tt.auth(clock.Now))
+			require.NoError(t, err)
+			causes := make(chan error, 1)
+			srv := tt.server(t, nhooyr.Handler(a, nil, echo(causes)))
+
+			clock.expireIn(set.Alice, 300*time.Millisecond)
+			conn, _, err := dial(t, srv, set, set.Alice, tt.header)
+			require.NoError(t, err)
+
+			_, _, err = conn.Read(t.Context())
+			assert.Equal(t, websocket.StatusPolicyViolation, websocket.CloseStatus(err), "got %v", err)
+			var ce websocket.CloseError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, "certificate expired", ce.Reason)
+			assert.ErrorIs(t, receive(t, causes), certgate.ErrCertificateExpired)
+		})
+	}
+}

@@ -11,11 +11,6 @@ import (
 // The caller has checked that the peer is a trusted proxy.
 func (a *Authenticator) fromHeader(r *http.Request) (*Identity, error) {
 	s := &a.src
-	if s.VerifyHeader != "" {
-		if err := checkVerifyHeader(r.Header, s.VerifyHeader, s.VerifyValue); err != nil {
-			return nil, unauthorized(err)
-		}
-	}
 	// Caps come first so that a hostile size costs nothing (PEM-04).
 	if n := headerSize(r.Header, s.Header); n > MaxHeaderBytes {
 		return nil, unauthorized(fmt.Errorf("%w: header %s has %d bytes, at most %d allowed", ErrHeaderMalformed, s.Header, n, MaxHeaderBytes))
@@ -31,6 +26,16 @@ func (a *Authenticator) fromHeader(r *http.Request) (*Identity, error) {
 		// Also for a proxy that reached us over mTLS: its own certificate
 		// is never the client's identity (SRC-03).
 		return nil, unauthorized(fmt.Errorf("%w: trusted proxy sent no %s header", ErrHeaderMissing, s.Header))
+	}
+	if absent(value) {
+		return nil, unauthorized(fmt.Errorf("%w: header %s is empty", ErrNoCertificate, s.Header))
+	}
+	// "Nothing offered" is decided above, before the proxy's status, which
+	// says NONE in that case; from here on a certificate was offered.
+	if s.VerifyHeader != "" {
+		if err := checkVerifyHeader(r.Header, s.VerifyHeader, s.VerifyValue); err != nil {
+			return nil, unauthorized(err)
+		}
 	}
 	chainValue := ""
 	if s.ChainHeader != "" {

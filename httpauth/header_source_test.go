@@ -662,3 +662,21 @@ func TestInsecureSkipHeaderVerification(t *testing.T) {
 	_, err = a.Authenticate(headerRequest(strangerAddr, [2]string{"X-Client-Cert", b64(pki.Forged.Cert)}))
 	assert.ErrorIs(t, err, httpauth.ErrUntrustedProxy, "the opt-out never extends trust to other peers")
 }
+
+// A proxy reports NONE when the client sent nothing; that stays "nothing
+// offered", not "offered but not verified".
+func TestNothingOfferedComesBeforeVerifyStatus(t *testing.T) {
+	pki := testpki.MustSet(t)
+	a, _ := headerAuth(t, pki, nginxSrc())
+	_, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-SSL-Client-Verify", "NONE"}))
+	assert.ErrorIs(t, err, httpauth.ErrHeaderMissing)
+	assert.NotErrorIs(t, err, httpauth.ErrVerifyHeader)
+	var e *httpauth.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, "client certificate required", e.PublicText())
+
+	a, _ = headerAuth(t, pki, httpauth.Source{Preset: httpauth.PresetApache})
+	_, err = a.Authenticate(headerRequest(proxyAddr, [2]string{"X-SSL-Client-Cert", "(null)"}, [2]string{"X-SSL-Client-Verify", "NONE"}))
+	assert.ErrorIs(t, err, httpauth.ErrNoCertificate)
+	assert.NotErrorIs(t, err, httpauth.ErrVerifyHeader)
+}

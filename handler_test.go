@@ -162,6 +162,36 @@ func TestHandlerRequestCancelled(t *testing.T) {
 	})
 }
 
+// A request whose context ended before NotAfter (server shutting down)
+// is not expired later, even if Serve is still winding down then.
+func TestHandlerNoExpireAfterCancel(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		set := testpki.MustSet(t)
+		leaf := shortLived(t, set, 3*time.Second)
+		conn := newFakeConn()
+		var cause error
+		h := &certgate.Handler[*fakeConn]{
+			Auth:    tlsAuth(t, set),
+			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return conn, nil },
+			Serve: func(ctx context.Context, _ *fakeConn, _ *httpauth.Identity) {
+				<-ctx.Done()
+				cause = context.Cause(ctx)
+				time.Sleep(time.Minute) // slow shutdown, past NotAfter
+			},
+			Expire: expire,
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		r := httptest.NewRequestWithContext(ctx, http.MethodGet, "https://example.test/ws", nil)
+		r.TLS = tlsState(leaf)
+		time.AfterFunc(time.Second, cancel)
+
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		assert.ErrorIs(t, cause, context.Canceled)
+		assert.Zero(t, conn.expires.Load())
+	})
+}
+
 // ServeHTTP does not return while Expire still runs, even when Serve ends
 // as soon as Expire starts closing, as a read loop would.
 func TestHandlerWaitsForExpire(t *testing.T) {

@@ -71,7 +71,7 @@ func response(err error) []byte {
 	status, text := refusal(err)
 	body := text + "\n"
 
-	b := make([]byte, 0, 256+len(body))
+	b := make([]byte, 0, 512) // head and the capped body fit
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, ' ')

@@ -160,3 +160,26 @@ func TestLIFE01Expiry(t *testing.T) {
 		})
 	}
 }
+
+// The Upgrader passed to Handler is used, and its CheckOrigin sees the
+// identity that passed the gate.
+func TestHandlerUsesUpgrader(t *testing.T) {
+	t.Parallel()
+	set := testpki.MustSet(t)
+	seen := make(chan string, 1)
+	u := &websocket.Upgrader{CheckOrigin: func(r *http.Request) bool {
+		id, ok := httpauth.FromContext(r.Context())
+		if ok {
+			seen <- id.Certificate.Subject.CommonName
+		}
+		return false
+	}}
+	srv := newTLSServer(t, set, gorilla.Handler(tlsAuth(t, set), u, echo(nil)), false)
+
+	conn, resp, err := dial(t, srv, set, set.Alice, nil)
+	assert.ErrorIs(t, err, websocket.ErrBadHandshake)
+	assert.Nil(t, conn)
+	require.NotNil(t, resp)
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+	assert.Equal(t, "alice", receive(t, seen))
+}

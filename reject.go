@@ -10,10 +10,11 @@ import (
 	"github.com/certgate/certgate/httpauth"
 )
 
-// WriteTimeout bounds every write certgate makes on a connection: the raw
-// refusal written by [Reject], and the close frame the adapters send when a
-// certificate expires. A client that never reads cannot hold a server
-// goroutine for longer than this.
+// WriteTimeout bounds the writes certgate makes on a connection: the raw
+// refusal written by [Reject], and the close frame package gorilla sends
+// when a certificate expires (coder and nhooyr close under their library's
+// own timeouts). A client that never reads cannot hold a server goroutine
+// for longer than this.
 const WriteTimeout = 5 * time.Second
 
 // Reject writes a complete HTTP/1.1 refusal for err on conn and closes conn.

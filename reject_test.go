@@ -78,7 +78,7 @@ func TestReject(t *testing.T) {
 // CONN-01: a client that never reads holds Reject for WriteTimeout and no
 // longer, and the connection is closed afterwards. synctest's clock makes
 // the five seconds pass at once and lets the test check them exactly.
-func TestRejectClientNeverReads(t *testing.T) {
+func TestCONN01ClientNeverReads(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
@@ -130,7 +130,7 @@ func TestRejectClientNeverReads(t *testing.T) {
 
 // CONN-01: a client that disconnected before the refusal costs nothing:
 // Reject returns the write error at once and still closes.
-func TestRejectClientGone(t *testing.T) {
+func TestCONN01ClientGone(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		server, client := net.Pipe()

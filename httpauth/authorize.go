@@ -15,7 +15,9 @@ import (
 //
 // ctx is the request's context with [Config.AuthorizeTimeout] applied; an
 // Authorizer that calls out (a database, a policy service) must honour it.
-// It is only ever called with a verified certificate.
+// It is only ever called with a verified certificate. An Authorizer that
+// ignores ctx is abandoned at the deadline (the request gets a 503) but its
+// goroutine runs on until it returns, so honour ctx.
 type Authorizer func(ctx context.Context, id *Identity) error
 
 // authorize runs the authorizer with a deadline. It runs in its own

@@ -61,7 +61,9 @@ type Config struct {
 	// NotAfter is never stretched.
 	ClockSkew time.Duration
 
-	// Now returns the current time for validity checks. Nil: time.Now.
+	// Now returns the current time for validity checks, and for how long
+	// certgate's Handler keeps a connection open (until the leaf's
+	// NotAfter by this clock). Nil: time.Now.
 	Now func() time.Time
 
 	// CacheSize bounds the cache of decoded and verified header
@@ -80,7 +82,9 @@ type Config struct {
 	// remote address; never a PEM block). Nil: silent.
 	Logger *slog.Logger
 
-	// ErrorHandler writes the middleware's refusal responses, e.g. as JSON.
+	// ErrorHandler writes refusals through the ResponseWriter, e.g. as
+	// JSON: the middleware's, and certgate's where it cannot hijack (HTTP/2).
+	// A refused upgrade on HTTP/1.x always gets certgate's fixed raw answer.
 	// Nil: a plain-text body with the error's public text.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err *Error)
 }

@@ -2,8 +2,8 @@ package httpauth_test
 
 import (
 	"bytes"
-	"crypto/tls"
 	"context"
+	"crypto/tls"
 	"net/http"
 	"net/netip"
 	"strings"

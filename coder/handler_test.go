@@ -10,6 +10,7 @@ import (
 	"github.com/certgate/certgate/coder"
 	"github.com/certgate/certgate/httpauth"
 	"github.com/certgate/certgate/internal/testpki"
+	"github.com/certgate/certgate/internal/wstest"
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,7 +19,7 @@ import (
 func TestHandlerAccepts(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
-	srv := newTLSServer(t, set, coder.Handler(tlsAuth(t, set), nil, echo(nil)), false)
+	srv := wstest.NewTLSServer(t, set, coder.Handler(wstest.TLSAuth(t, set), nil, echo(nil)), false)
 
 	conn, resp, err := dial(t, srv, set, set.Alice, nil)
 	require.NoError(t, err)
@@ -34,7 +35,7 @@ func TestHandlerAccepts(t *testing.T) {
 func TestHandlerRefuses(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
-	srv := newTLSServer(t, set, coder.Handler(tlsAuth(t, set), nil, echo(nil)), false)
+	srv := wstest.NewTLSServer(t, set, coder.Handler(wstest.TLSAuth(t, set), nil, echo(nil)), false)
 
 	tests := []struct {
 		name   string
@@ -51,7 +52,7 @@ func TestHandlerRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, refusal(tt.status, tt.body), rawRefusal(t, srv, set, tt.leaf))
+			assert.Equal(t, wstest.Refusal(tt.status, tt.body), wstest.RawRefusal(t, srv, set, tt.leaf))
 
 			// The package's own client sees the same status, and no connection.
 			conn, resp, err := dial(t, srv, set, tt.leaf, nil)
@@ -69,7 +70,7 @@ func TestHandlerRefuses(t *testing.T) {
 func TestHandlerCannotUpgrade(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
-	h := coder.Handler(tlsAuth(t, set), nil, echo(nil))
+	h := coder.Handler(wstest.TLSAuth(t, set), nil, echo(nil))
 
 	tests := []struct {
 		name   string
@@ -86,8 +87,8 @@ func TestHandlerCannotUpgrade(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newTLSServer(t, set, h, tt.http2)
-			resp, err := httpClient(t, set, tt.leaf).Get(srv.URL + "/ws")
+			srv := wstest.NewTLSServer(t, set, h, tt.http2)
+			resp, err := wstest.HTTPClient(t, set, tt.leaf).Get(srv.URL + "/ws")
 			require.NoError(t, err)
 			resp.Body.Close()
 			assert.Equal(t, tt.status, resp.StatusCode)
@@ -114,7 +115,7 @@ func TestLIFE01Expiry(t *testing.T) {
 	}{
 		{
 			name:   "tls certificate",
-			server: func(t *testing.T, h http.Handler) *httptest.Server { return newTLSServer(t, set, h, false) },
+			server: func(t *testing.T, h http.Handler) *httptest.Server { return wstest.NewTLSServer(t, set, h, false) },
 			auth: func(now func() time.Time) httpauth.Config {
 				return httpauth.Config{Roots: set.Root.Pool(), Authorize: httpauth.AllowCN("alice"), Now: now}
 			},
@@ -128,25 +129,25 @@ func TestLIFE01Expiry(t *testing.T) {
 			},
 			auth: func(now func() time.Time) httpauth.Config {
 				return httpauth.Config{
-					Source:    httpauth.Source{Preset: httpauth.PresetNginx, TrustedProxies: loopback},
+					Source:    httpauth.Source{Preset: httpauth.PresetNginx, TrustedProxies: wstest.Loopback},
 					Roots:     set.Root.Pool(),
 					Authorize: httpauth.AllowCN("alice"),
 					Now:       now,
 				}
 			},
-			header: nginxHeader(set.Alice),
+			header: wstest.NginxHeader(set.Alice),
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var clock skewedClock
+			var clock wstest.SkewedClock
 			a, err := httpauth.New(tt.auth(clock.Now))
 			require.NoError(t, err)
 			causes := make(chan error, 1)
 			srv := tt.server(t, coder.Handler(a, nil, echo(causes)))
 
-			clock.expireIn(set.Alice, 300*time.Millisecond)
+			clock.ExpireIn(set.Alice, 300*time.Millisecond)
 			conn, _, err := dial(t, srv, set, set.Alice, tt.header)
 			require.NoError(t, err)
 
@@ -155,7 +156,7 @@ func TestLIFE01Expiry(t *testing.T) {
 			var ce websocket.CloseError
 			require.ErrorAs(t, err, &ce)
 			assert.Equal(t, "certificate expired", ce.Reason)
-			assert.ErrorIs(t, receive(t, causes), certgate.ErrCertificateExpired)
+			assert.ErrorIs(t, wstest.Receive(t, causes), certgate.ErrCertificateExpired)
 		})
 	}
 }

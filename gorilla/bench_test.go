@@ -9,6 +9,7 @@ import (
 	"github.com/certgate/certgate/gorilla"
 	"github.com/certgate/certgate/httpauth"
 	"github.com/certgate/certgate/internal/testpki"
+	"github.com/certgate/certgate/internal/wstest"
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 )
@@ -59,9 +60,9 @@ func BenchmarkUpgrade(b *testing.B) {
 	}
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
-			srv := newTLSServer(b, set, bc.handler, false)
-			d := websocket.Dialer{TLSClientConfig: clientTLS(set, bc.leaf)}
-			url := wsURL(srv)
+			srv := wstest.NewTLSServer(b, set, bc.handler, false)
+			d := websocket.Dialer{TLSClientConfig: wstest.ClientTLS(set, bc.leaf)}
+			url := wstest.URL(srv)
 			msg := []byte("ping")
 			b.ReportAllocs()
 			for b.Loop() {

@@ -11,6 +11,7 @@ import (
 	"github.com/certgate/certgate/gorilla"
 	"github.com/certgate/certgate/httpauth"
 	"github.com/certgate/certgate/internal/testpki"
+	"github.com/certgate/certgate/internal/wstest"
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -19,7 +20,7 @@ import (
 func TestHandlerAccepts(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
-	srv := newTLSServer(t, set, gorilla.Handler(tlsAuth(t, set), nil, echo(nil)), false)
+	srv := wstest.NewTLSServer(t, set, gorilla.Handler(wstest.TLSAuth(t, set), nil, echo(nil)), false)
 
 	conn, resp, err := dial(t, srv, set, set.Alice, nil)
 	require.NoError(t, err)
@@ -34,23 +35,23 @@ func TestHandlerAccepts(t *testing.T) {
 func TestHandlerRefuses(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
-	srv := newTLSServer(t, set, gorilla.Handler(tlsAuth(t, set), nil, echo(nil)), false)
+	srv := wstest.NewTLSServer(t, set, gorilla.Handler(wstest.TLSAuth(t, set), nil, echo(nil)), false)
 
 	tests := []struct {
 		name string
 		leaf *testpki.Leaf
 		want string
 	}{
-		{"unknown CA", set.Stranger, refusal(401, "client certificate signed by unknown authority")},
-		{"denied CN", set.Bob, refusal(403, "access denied")},
-		{"no certificate", nil, refusal(401, "client certificate required")},
-		{"forged", set.Forged, refusal(401, "client certificate signed by unknown authority")},
-		{"expired", set.Expired, refusal(401, "client certificate expired")},
+		{"unknown CA", set.Stranger, wstest.Refusal(401, "client certificate signed by unknown authority")},
+		{"denied CN", set.Bob, wstest.Refusal(403, "access denied")},
+		{"no certificate", nil, wstest.Refusal(401, "client certificate required")},
+		{"forged", set.Forged, wstest.Refusal(401, "client certificate signed by unknown authority")},
+		{"expired", set.Expired, wstest.Refusal(401, "client certificate expired")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, tt.want, rawRefusal(t, srv, set, tt.leaf))
+			assert.Equal(t, tt.want, wstest.RawRefusal(t, srv, set, tt.leaf))
 
 			// gorilla's own client sees the same status, and no connection.
 			conn, resp, err := dial(t, srv, set, tt.leaf, nil)
@@ -67,7 +68,7 @@ func TestHandlerRefuses(t *testing.T) {
 func TestHandlerCannotUpgrade(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
-	h := gorilla.Handler(tlsAuth(t, set), nil, echo(nil))
+	h := gorilla.Handler(wstest.TLSAuth(t, set), nil, echo(nil))
 
 	tests := []struct {
 		name   string
@@ -84,8 +85,8 @@ func TestHandlerCannotUpgrade(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newTLSServer(t, set, h, tt.http2)
-			tr := &http.Transport{TLSClientConfig: clientTLS(set, tt.leaf), ForceAttemptHTTP2: true}
+			srv := wstest.NewTLSServer(t, set, h, tt.http2)
+			tr := &http.Transport{TLSClientConfig: wstest.ClientTLS(set, tt.leaf), ForceAttemptHTTP2: true}
 			t.Cleanup(tr.CloseIdleConnections)
 			resp, err := (&http.Client{Transport: tr}).Get(srv.URL + "/ws")
 			require.NoError(t, err)
@@ -114,7 +115,7 @@ func TestLIFE01Expiry(t *testing.T) {
 	}{
 		{
 			name:   "tls certificate",
-			server: func(t *testing.T, h http.Handler) *httptest.Server { return newTLSServer(t, set, h, false) },
+			server: func(t *testing.T, h http.Handler) *httptest.Server { return wstest.NewTLSServer(t, set, h, false) },
 			auth: func(now func() time.Time) httpauth.Config {
 				return httpauth.Config{Roots: set.Root.Pool(), Authorize: httpauth.AllowCN("alice"), Now: now}
 			},
@@ -128,25 +129,25 @@ func TestLIFE01Expiry(t *testing.T) {
 			},
 			auth: func(now func() time.Time) httpauth.Config {
 				return httpauth.Config{
-					Source:    httpauth.Source{Preset: httpauth.PresetNginx, TrustedProxies: loopback},
+					Source:    httpauth.Source{Preset: httpauth.PresetNginx, TrustedProxies: wstest.Loopback},
 					Roots:     set.Root.Pool(),
 					Authorize: httpauth.AllowCN("alice"),
 					Now:       now,
 				}
 			},
-			header: nginxHeader(set.Alice),
+			header: wstest.NginxHeader(set.Alice),
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var clock skewedClock
+			var clock wstest.SkewedClock
 			a, err := httpauth.New(tt.auth(clock.Now))
 			require.NoError(t, err)
 			causes := make(chan error, 1)
 			srv := tt.server(t, gorilla.Handler(a, nil, echo(causes)))
 
-			clock.expireIn(set.Alice, 300*time.Millisecond)
+			clock.ExpireIn(set.Alice, 300*time.Millisecond)
 			conn, _, err := dial(t, srv, set, set.Alice, tt.header)
 			require.NoError(t, err)
 			require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
@@ -156,7 +157,7 @@ func TestLIFE01Expiry(t *testing.T) {
 			require.ErrorAs(t, err, &ce)
 			assert.Equal(t, websocket.ClosePolicyViolation, ce.Code)
 			assert.Equal(t, "certificate expired", ce.Text)
-			assert.ErrorIs(t, receive(t, causes), certgate.ErrCertificateExpired)
+			assert.ErrorIs(t, wstest.Receive(t, causes), certgate.ErrCertificateExpired)
 		})
 	}
 }
@@ -174,12 +175,12 @@ func TestHandlerUsesUpgrader(t *testing.T) {
 		}
 		return false
 	}}
-	srv := newTLSServer(t, set, gorilla.Handler(tlsAuth(t, set), u, echo(nil)), false)
+	srv := wstest.NewTLSServer(t, set, gorilla.Handler(wstest.TLSAuth(t, set), u, echo(nil)), false)
 
 	conn, resp, err := dial(t, srv, set, set.Alice, nil)
 	assert.ErrorIs(t, err, websocket.ErrBadHandshake)
 	assert.Nil(t, conn)
 	require.NotNil(t, resp)
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
-	assert.Equal(t, "alice", receive(t, seen))
+	assert.Equal(t, "alice", wstest.Receive(t, seen))
 }

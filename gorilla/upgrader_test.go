@@ -7,6 +7,7 @@ import (
 	"github.com/certgate/certgate/gorilla"
 	"github.com/certgate/certgate/httpauth"
 	"github.com/certgate/certgate/internal/testpki"
+	"github.com/certgate/certgate/internal/wstest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -29,9 +30,9 @@ func TestUpgrader(t *testing.T) {
 		status int // of the refusal; 0 when accepted
 		body   string
 	}{
-		{"accepted", tlsAuth(t, set), set.Alice, 0, ""},
-		{"denied CN", tlsAuth(t, set), set.Bob, 403, "access denied"},
-		{"unknown CA", tlsAuth(t, set), set.Stranger, 401, "client certificate signed by unknown authority"},
+		{"accepted", wstest.TLSAuth(t, set), set.Alice, 0, ""},
+		{"denied CN", wstest.TLSAuth(t, set), set.Bob, 403, "access denied"},
+		{"unknown CA", wstest.TLSAuth(t, set), set.Stranger, 401, "client certificate signed by unknown authority"},
 		{"nil Auth", nil, set.Alice, 500, "Internal Server Error"},
 	}
 	for _, tt := range tests {
@@ -44,7 +45,7 @@ func TestUpgrader(t *testing.T) {
 				results <- upgraded{origin: id}
 				return true
 			}
-			srv := newTLSServer(t, set, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv := wstest.NewTLSServer(t, set, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				conn, id, err := u.Upgrade(w, r, nil)
 				results <- upgraded{id: id, err: err}
 				if err == nil {
@@ -53,8 +54,8 @@ func TestUpgrader(t *testing.T) {
 			}), false)
 
 			if tt.status != 0 {
-				assert.Equal(t, refusal(tt.status, tt.body), rawRefusal(t, srv, set, tt.leaf))
-				got := receive(t, results)
+				assert.Equal(t, wstest.Refusal(tt.status, tt.body), wstest.RawRefusal(t, srv, set, tt.leaf))
+				got := wstest.Receive(t, results)
 				var e *httpauth.Error
 				require.ErrorAs(t, got.err, &e)
 				assert.Equal(t, tt.status, e.StatusCode())
@@ -63,10 +64,10 @@ func TestUpgrader(t *testing.T) {
 			_, resp, err := dial(t, srv, set, tt.leaf, nil)
 			require.NoError(t, err)
 			assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
-			origin := receive(t, results)
+			origin := wstest.Receive(t, results)
 			require.NotNil(t, origin.origin, "CheckOrigin sees the identity")
 			assert.Equal(t, "alice", origin.origin.Certificate.Subject.CommonName)
-			got := receive(t, results)
+			got := wstest.Receive(t, results)
 			assert.NoError(t, got.err)
 			require.NotNil(t, got.id)
 			assert.Equal(t, "alice", got.id.Certificate.Subject.CommonName)

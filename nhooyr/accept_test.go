@@ -8,6 +8,7 @@ import (
 
 	"github.com/certgate/certgate/httpauth"
 	"github.com/certgate/certgate/internal/testpki"
+	"github.com/certgate/certgate/internal/wstest"
 	"github.com/certgate/certgate/nhooyr"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -31,16 +32,16 @@ func TestAccept(t *testing.T) {
 		status int // of the refusal; 0 when accepted
 		body   string
 	}{
-		{"accepted", tlsAuth(t, set), set.Alice, 0, ""},
-		{"denied CN", tlsAuth(t, set), set.Bob, 403, "access denied"},
-		{"unknown CA", tlsAuth(t, set), set.Stranger, 401, "client certificate signed by unknown authority"},
+		{"accepted", wstest.TLSAuth(t, set), set.Alice, 0, ""},
+		{"denied CN", wstest.TLSAuth(t, set), set.Bob, 403, "access denied"},
+		{"unknown CA", wstest.TLSAuth(t, set), set.Stranger, 401, "client certificate signed by unknown authority"},
 		{"nil Authenticator", nil, set.Alice, 500, "Internal Server Error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			results := make(chan accepted, 1)
-			srv := newTLSServer(t, set, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv := wstest.NewTLSServer(t, set, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				conn, id, err := nhooyr.Accept(w, r, tt.auth, nil)
 				results <- accepted{id, err}
 				if err == nil {
@@ -49,8 +50,8 @@ func TestAccept(t *testing.T) {
 			}), false)
 
 			if tt.status != 0 {
-				assert.Equal(t, refusal(tt.status, tt.body), rawRefusal(t, srv, set, tt.leaf))
-				got := receive(t, results)
+				assert.Equal(t, wstest.Refusal(tt.status, tt.body), wstest.RawRefusal(t, srv, set, tt.leaf))
+				got := wstest.Receive(t, results)
 				var e *httpauth.Error
 				require.ErrorAs(t, got.err, &e)
 				assert.Equal(t, tt.status, e.StatusCode())
@@ -59,7 +60,7 @@ func TestAccept(t *testing.T) {
 			conn, resp, err := dial(t, srv, set, tt.leaf, nil)
 			require.NoError(t, err)
 			assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
-			got := receive(t, results)
+			got := wstest.Receive(t, results)
 			assert.NoError(t, got.err)
 			require.NotNil(t, got.id)
 			assert.Equal(t, "alice", got.id.Certificate.Subject.CommonName)

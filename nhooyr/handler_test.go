@@ -11,6 +11,7 @@ import (
 	"github.com/certgate/certgate"
 	"github.com/certgate/certgate/httpauth"
 	"github.com/certgate/certgate/internal/testpki"
+	"github.com/certgate/certgate/internal/wstest"
 	"github.com/certgate/certgate/nhooyr"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,7 +21,7 @@ import (
 func TestHandlerAccepts(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
-	srv := newTLSServer(t, set, nhooyr.Handler(tlsAuth(t, set), nil, echo(nil)), false)
+	srv := wstest.NewTLSServer(t, set, nhooyr.Handler(wstest.TLSAuth(t, set), nil, echo(nil)), false)
 
 	conn, resp, err := dial(t, srv, set, set.Alice, nil)
 	require.NoError(t, err)
@@ -36,7 +37,7 @@ func TestHandlerAccepts(t *testing.T) {
 func TestHandlerRefuses(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
-	srv := newTLSServer(t, set, nhooyr.Handler(tlsAuth(t, set), nil, echo(nil)), false)
+	srv := wstest.NewTLSServer(t, set, nhooyr.Handler(wstest.TLSAuth(t, set), nil, echo(nil)), false)
 
 	tests := []struct {
 		name   string
@@ -53,7 +54,7 @@ func TestHandlerRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			assert.Equal(t, refusal(tt.status, tt.body), rawRefusal(t, srv, set, tt.leaf))
+			assert.Equal(t, wstest.Refusal(tt.status, tt.body), wstest.RawRefusal(t, srv, set, tt.leaf))
 
 			// The package's own client sees the same status, and no connection.
 			conn, resp, err := dial(t, srv, set, tt.leaf, nil)
@@ -71,7 +72,7 @@ func TestHandlerRefuses(t *testing.T) {
 func TestHandlerCannotUpgrade(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
-	h := nhooyr.Handler(tlsAuth(t, set), nil, echo(nil))
+	h := nhooyr.Handler(wstest.TLSAuth(t, set), nil, echo(nil))
 
 	tests := []struct {
 		name   string
@@ -88,8 +89,8 @@ func TestHandlerCannotUpgrade(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newTLSServer(t, set, h, tt.http2)
-			resp, err := httpClient(t, set, tt.leaf).Get(srv.URL + "/ws")
+			srv := wstest.NewTLSServer(t, set, h, tt.http2)
+			resp, err := wstest.HTTPClient(t, set, tt.leaf).Get(srv.URL + "/ws")
 			require.NoError(t, err)
 			resp.Body.Close()
 			assert.Equal(t, tt.status, resp.StatusCode)
@@ -116,7 +117,7 @@ func TestLIFE01Expiry(t *testing.T) {
 	}{
 		{
 			name:   "tls certificate",
-			server: func(t *testing.T, h http.Handler) *httptest.Server { return newTLSServer(t, set, h, false) },
+			server: func(t *testing.T, h http.Handler) *httptest.Server { return wstest.NewTLSServer(t, set, h, false) },
 			auth: func(now func() time.Time) httpauth.Config {
 				return httpauth.Config{Roots: set.Root.Pool(), Authorize: httpauth.AllowCN("alice"), Now: now}
 			},
@@ -130,25 +131,25 @@ func TestLIFE01Expiry(t *testing.T) {
 			},
 			auth: func(now func() time.Time) httpauth.Config {
 				return httpauth.Config{
-					Source:    httpauth.Source{Preset: httpauth.PresetNginx, TrustedProxies: loopback},
+					Source:    httpauth.Source{Preset: httpauth.PresetNginx, TrustedProxies: wstest.Loopback},
 					Roots:     set.Root.Pool(),
 					Authorize: httpauth.AllowCN("alice"),
 					Now:       now,
 				}
 			},
-			header: nginxHeader(set.Alice),
+			header: wstest.NginxHeader(set.Alice),
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var clock skewedClock
+			var clock wstest.SkewedClock
 			a, err := httpauth.New(tt.auth(clock.Now))
 			require.NoError(t, err)
 			causes := make(chan error, 1)
 			srv := tt.server(t, nhooyr.Handler(a, nil, echo(causes)))
 
-			clock.expireIn(set.Alice, 300*time.Millisecond)
+			clock.ExpireIn(set.Alice, 300*time.Millisecond)
 			conn, _, err := dial(t, srv, set, set.Alice, tt.header)
 			require.NoError(t, err)
 
@@ -157,7 +158,7 @@ func TestLIFE01Expiry(t *testing.T) {
 			var ce websocket.CloseError
 			require.ErrorAs(t, err, &ce)
 			assert.Equal(t, "certificate expired", ce.Reason)
-			assert.ErrorIs(t, receive(t, causes), certgate.ErrCertificateExpired)
+			assert.ErrorIs(t, wstest.Receive(t, causes), certgate.ErrCertificateExpired)
 		})
 	}
 }

@@ -216,3 +216,5 @@ type x509Pool = x509.CertPool
 func utf8Valid(s string) bool { return utf8.ValidString(s) }
 
 type httpRequest = http.Request
+
+type ctxT = context.Context

@@ -21,6 +21,7 @@ func seedValues(tb testing.TB) []string {
 	tb.Helper()
 	var seeds []string
 	files, _ := filepath.Glob(filepath.Join("..", "testdata", "proxies", "*.txt"))
+	files = append(files, filepath.Join("..", "testdata", "rfc9440", "headers.txt"))
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {

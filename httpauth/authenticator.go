@@ -19,7 +19,7 @@ type Authenticator struct {
 	maxChain int
 	skew     time.Duration
 	now      func() time.Time
-	cache    *headerCache // nil when disabled or for the TLS source
+	cache    *headerCache // nil when disabled
 	insecure bool
 	logger   *slog.Logger
 	onError  func(http.ResponseWriter, *http.Request, *Error)
@@ -59,7 +59,7 @@ func New(cfg Config) (*Authenticator, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	if a.src.isHeader() && cfg.CacheSize >= 0 {
+	if cfg.CacheSize >= 0 {
 		size := cfg.CacheSize
 		if size == 0 {
 			size = DefaultCacheSize

@@ -6,9 +6,9 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
-// headerCache remembers decoded and verified header certificates, keyed by
-// the exact header bytes, so a client reconnecting through the same proxy
-// is not parsed and verified again. Only successes are stored, so its
+// headerCache remembers decoded and verified certificates, keyed by the
+// exact header bytes (or, in TLS mode, the presented DER), so a client
+// reconnecting is not parsed and verified again. Only successes are stored, so its
 // entries are certificates a trusted proxy forwarded and the roots accepted;
 // an entry made under other roots is ignored, so a CA reload invalidates
 // everything. A nil *headerCache is a disabled cache.

@@ -139,3 +139,27 @@ func bump(t *testing.T, path string) {
 	later := st.ModTime().Add(time.Second)
 	require.NoError(t, os.Chtimes(path, later, later))
 }
+
+func TestTLSVerificationIsCached(t *testing.T) {
+	pki := testpki.MustSet(t)
+	clock := time.Now()
+	a := mustNew(t, httpauth.Config{Roots: pki.Root.Pool(), Now: func() time.Time { return clock }})
+	first, err := a.Authenticate(tlsRequest(pki.Alice))
+	require.NoError(t, err)
+	// A new connection parses the same DER into new certificate values.
+	again := tlsRequest(pki.Alice)
+	again.TLS.PeerCertificates[0] = mustParse(t, pki.Alice.Cert.Raw)
+	second, err := a.Authenticate(again)
+	require.NoError(t, err)
+	assert.Same(t, first.Certificate, second.Certificate, "served from the cache")
+
+	// Without the intermediate the same leaf is a different question.
+	leafOnly := tlsRequest(pki.Alice)
+	leafOnly.TLS.PeerCertificates = leafOnly.TLS.PeerCertificates[:1]
+	_, err = a.Authenticate(leafOnly)
+	assert.ErrorIs(t, err, httpauth.ErrUnknownAuthority)
+
+	clock = pki.Alice.Cert.NotAfter.Add(time.Second)
+	_, err = a.Authenticate(tlsRequest(pki.Alice))
+	assert.ErrorIs(t, err, httpauth.ErrExpired)
+}

@@ -66,10 +66,12 @@ type Config struct {
 	// NotAfter by this clock). Nil: time.Now.
 	Now func() time.Time
 
-	// CacheSize bounds the cache of decoded and verified header
-	// certificates, keyed by the exact header bytes. Zero:
-	// DefaultCacheSize; negative: no cache. Validity is still checked on
-	// every hit, and a change of roots empties it.
+	// CacheSize bounds the cache of verified certificates, keyed by the
+	// exact header bytes, or by the DER a TLS client presented when the
+	// library verifies it (RequestClientCert), so a reconnecting client is
+	// not parsed and verified again. Zero: DefaultCacheSize; negative: no
+	// cache. Validity is still checked on every hit, and a change of roots
+	// empties it.
 	CacheSize int
 
 	// InsecureSkipHeaderVerification takes header certificates as the proxy

@@ -218,3 +218,10 @@ func utf8Valid(s string) bool { return utf8.ValidString(s) }
 type httpRequest = http.Request
 
 type ctxT = context.Context
+
+func mustParse(tb testing.TB, der []byte) *x509.Certificate {
+	tb.Helper()
+	c, err := x509.ParseCertificate(der)
+	require.NoError(tb, err)
+	return c
+}

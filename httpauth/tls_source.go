@@ -1,8 +1,10 @@
 package httpauth
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // fromTLS authenticates by the request's own TLS connection. Chains the TLS
@@ -32,9 +34,31 @@ func (a *Authenticator) fromTLS(r *http.Request) (*Identity, error) {
 		}
 		return a.newIdentity(leaf, "", chain, "", true), nil
 	}
-	chain, err := a.verifyLeaf(leaf, r.TLS.PeerCertificates[1:], a.currentRoots())
+	// A client reconnecting with the same certificates is verified once:
+	// the cache is keyed by their exact DER and re-checks the clock.
+	roots := a.currentRoots()
+	key := tlsCacheKey(r.TLS.PeerCertificates)
+	if e, ok := a.cache.get(key, roots); ok && a.checkChain(e.chain) == nil {
+		return a.newIdentity(e.leaf, e.fingerprint, e.chain, "", true), nil
+	}
+	chain, err := a.verifyLeaf(leaf, r.TLS.PeerCertificates[1:], roots)
 	if err != nil {
 		return nil, unauthorized(err)
 	}
-	return a.newIdentity(leaf, "", chain, "", true), nil
+	id := a.newIdentity(leaf, "", chain, "", true)
+	a.cache.add(key, roots, cacheEntry{leaf: leaf, fingerprint: id.Fingerprint, chain: chain, verified: true})
+	return id, nil
+}
+
+// tlsCacheKey keys the cache by the DER the client presented. The leading
+// byte keeps these keys apart from header values, which are text.
+func tlsCacheKey(certs []*x509.Certificate) cacheKey {
+	if len(certs) == 1 {
+		return cacheKey{value: "\x00" + string(certs[0].Raw)}
+	}
+	var rest strings.Builder
+	for _, c := range certs[1:] {
+		rest.Write(c.Raw)
+	}
+	return cacheKey{value: "\x00" + string(certs[0].Raw), chain: rest.String()}
 }

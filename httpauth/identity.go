@@ -14,8 +14,9 @@ type Identity struct {
 	// Chain is the verified chain from the leaf to a root, leaf first. It is
 	// set only when [Config.IncludeChain] is true.
 	Chain []*x509.Certificate
-	// Header names the proxy header the certificate came from; empty when
-	// it came from the request's own TLS connection.
+	// Header names the proxy header the certificate came from, in Go's
+	// canonical form (X-Ssl-Client-Cert); empty when it came from the
+	// request's own TLS connection.
 	Header string
 	// Fingerprint is the lowercase hex SHA-256 of the leaf's DER bytes, the
 	// stable way to refer to a certificate in logs.

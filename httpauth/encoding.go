@@ -122,6 +122,10 @@ func decodeBase64DER(value string) ([][]byte, error) {
 	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 		v = v[1 : len(v)-1]
 	}
+	if v == "" {
+		// `""`: HAProxy's quoted form of an empty value (found by FuzzBase64DER).
+		return nil, fmt.Errorf("%w: header is empty", ErrNoCertificate)
+	}
 	der, err := strictBase64.DecodeString(v)
 	if err != nil {
 		return nil, fmt.Errorf("%w: bad base64", ErrHeaderMalformed)

@@ -3,6 +3,7 @@ package httpauth_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,13 +154,31 @@ func TestTLSVerificationIsCached(t *testing.T) {
 	require.NoError(t, err)
 	assert.Same(t, first.Certificate, second.Certificate, "served from the cache")
 
-	// Without the intermediate the same leaf is a different question.
+	// The key is the leaf alone: once it chained to these roots, what it
+	// is presented with later does not matter (and cannot grow the cache).
 	leafOnly := tlsRequest(pki.Alice)
 	leafOnly.TLS.PeerCertificates = leafOnly.TLS.PeerCertificates[:1]
 	_, err = a.Authenticate(leafOnly)
-	assert.ErrorIs(t, err, httpauth.ErrUnknownAuthority)
+	assert.NoError(t, err)
+	fresh := mustNew(t, httpauth.Config{Roots: pki.Root.Pool()})
+	_, err = fresh.Authenticate(leafOnly)
+	assert.ErrorIs(t, err, httpauth.ErrUnknownAuthority, "never seen with its intermediate: no chain")
 
 	clock = pki.Alice.Cert.NotAfter.Add(time.Second)
 	_, err = a.Authenticate(tlsRequest(pki.Alice))
 	assert.ErrorIs(t, err, httpauth.ErrExpired)
+}
+
+func TestOversizedKeysAreNotCached(t *testing.T) {
+	pki := testpki.MustSet(t)
+	a, _ := headerAuth(t, pki, httpauth.Source{Preset: httpauth.PresetEnvoy}, func(c *httpauth.Config) { c.Roots = pki.Intermediate.Pool() })
+	// Elements left of the trusted one are client-controlled under
+	// APPEND_FORWARD; padding them must not pin large keys in memory.
+	padding := strings.Repeat(`Hash=00;Subject="`+strings.Repeat("x", 1000)+`",`, 20)
+	h := [2]string{"X-Forwarded-Client-Cert", padding + xfccElem(pki.Alice)}
+	first, err := a.Authenticate(headerRequest(proxyAddr, h))
+	require.NoError(t, err)
+	second, err := a.Authenticate(headerRequest(proxyAddr, h))
+	require.NoError(t, err)
+	assert.NotSame(t, first.Certificate, second.Certificate, "verified again, not cached")
 }

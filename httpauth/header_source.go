@@ -47,7 +47,7 @@ func (a *Authenticator) fromHeader(r *http.Request) (*Identity, error) {
 	}
 
 	roots := a.currentRoots()
-	key := cacheKey{value, chainValue}
+	key := cacheKey{value: value, chain: chainValue}
 	if id, ok := a.cache.get(key, roots); ok {
 		if err := a.checkChain(id.chain); err == nil {
 			return a.newIdentity(id.leaf, id.fingerprint, id.chain, s.Header, id.verified), nil
@@ -61,18 +61,18 @@ func (a *Authenticator) fromHeader(r *http.Request) (*Identity, error) {
 	}
 	if a.insecure {
 		chain := append([]*x509.Certificate{leaf}, intermediates...)
-		return a.remember(key, roots, leaf, chain, false), nil
+		return a.remember(key, roots, leaf, chain, s.Header, false), nil
 	}
 	chain, err := a.verifyLeaf(leaf, intermediates, roots)
 	if err != nil {
 		return nil, unauthorized(err)
 	}
-	return a.remember(key, roots, leaf, chain, true), nil
+	return a.remember(key, roots, leaf, chain, s.Header, true), nil
 }
 
-// remember caches a decoded header certificate and returns its identity.
-func (a *Authenticator) remember(key cacheKey, roots *x509.CertPool, leaf *x509.Certificate, chain []*x509.Certificate, verified bool) *Identity {
-	id := a.newIdentity(leaf, "", chain, a.src.Header, verified)
+// remember caches a verified certificate and returns its identity.
+func (a *Authenticator) remember(key cacheKey, roots *x509.CertPool, leaf *x509.Certificate, chain []*x509.Certificate, header string, verified bool) *Identity {
+	id := a.newIdentity(leaf, "", chain, header, verified)
 	a.cache.add(key, roots, cacheEntry{leaf: leaf, fingerprint: id.Fingerprint, chain: chain, verified: verified})
 	return id
 }

@@ -1,18 +1,18 @@
 package httpauth
 
 import (
-	"crypto/x509"
 	"fmt"
 	"net/http"
-	"strings"
 )
 
-// fromTLS authenticates by the request's own TLS connection. Chains the TLS
-// layer verified (RequireAndVerifyClientCert, VerifyClientCertIfGiven) are
-// used as they are, after re-checking validity against the clock; a
-// certificate the TLS layer only requested (RequestClientCert,
-// RequireAnyClientCert) is verified here against the configured roots, the
-// rest of what the client sent serving as untrusted intermediates (CHN-07).
+// fromTLS authenticates by the request's own TLS connection.
+//
+// With roots configured, the library verifies the leaf itself against them,
+// what else the client sent serving as untrusted intermediates (CHN-07), also
+// when the TLS layer verified a chain: the listener's ClientCAs may hold more
+// CAs than Config.Roots, or a CA that a FileRoots rotation has removed.
+// Without roots, only chains the TLS layer verified (from the listener's
+// ClientCAs) are accepted, after re-checking their validity by the clock.
 func (a *Authenticator) fromTLS(r *http.Request) (*Identity, error) {
 	if r.TLS == nil {
 		return nil, unauthorized(fmt.Errorf("%w: request is plain HTTP, not TLS", ErrNoCertificate))
@@ -21,7 +21,8 @@ func (a *Authenticator) fromTLS(r *http.Request) (*Identity, error) {
 		return nil, unauthorized(fmt.Errorf("%w: the TLS client sent none; the listener must request one (tls.Config.ClientAuth)", ErrNoCertificate))
 	}
 	leaf := r.TLS.PeerCertificates[0]
-	if len(r.TLS.VerifiedChains) > 0 {
+	roots := a.currentRoots()
+	if roots == nil && len(r.TLS.VerifiedChains) > 0 {
 		chain := r.TLS.VerifiedChains[0]
 		if len(chain) > a.maxChain {
 			return nil, unauthorized(fmt.Errorf("%w: verified chain has %d certificates, at most %d allowed (Config.MaxChainLength)", ErrChainTooLong, len(chain), a.maxChain))
@@ -34,10 +35,11 @@ func (a *Authenticator) fromTLS(r *http.Request) (*Identity, error) {
 		}
 		return a.newIdentity(leaf, "", chain, "", true), nil
 	}
-	// A client reconnecting with the same certificates is verified once:
-	// the cache is keyed by their exact DER and re-checks the clock.
-	roots := a.currentRoots()
-	key := tlsCacheKey(r.TLS.PeerCertificates)
+	// A client reconnecting with the same leaf is verified once. The key is
+	// the leaf alone: once it chained to these roots, the intermediates it
+	// is presented with later do not change that, and a client cannot grow
+	// the cache by varying them. The clock is re-checked on every hit.
+	key := cacheKey{tls: true, value: string(leaf.Raw)}
 	if e, ok := a.cache.get(key, roots); ok && a.checkChain(e.chain) == nil {
 		return a.newIdentity(e.leaf, e.fingerprint, e.chain, "", true), nil
 	}
@@ -45,20 +47,5 @@ func (a *Authenticator) fromTLS(r *http.Request) (*Identity, error) {
 	if err != nil {
 		return nil, unauthorized(err)
 	}
-	id := a.newIdentity(leaf, "", chain, "", true)
-	a.cache.add(key, roots, cacheEntry{leaf: leaf, fingerprint: id.Fingerprint, chain: chain, verified: true})
-	return id, nil
-}
-
-// tlsCacheKey keys the cache by the DER the client presented. The leading
-// byte keeps these keys apart from header values, which are text.
-func tlsCacheKey(certs []*x509.Certificate) cacheKey {
-	if len(certs) == 1 {
-		return cacheKey{value: "\x00" + string(certs[0].Raw)}
-	}
-	var rest strings.Builder
-	for _, c := range certs[1:] {
-		rest.Write(c.Raw)
-	}
-	return cacheKey{value: "\x00" + string(certs[0].Raw), chain: rest.String()}
+	return a.remember(key, roots, leaf, chain, "", true), nil
 }

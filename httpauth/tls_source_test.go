@@ -237,3 +237,15 @@ func TestErrorMessagesPinned(t *testing.T) {
 	assert.Equal(t, "client certificate not valid for client authentication", e.PublicText())
 	assert.True(t, errors.Is(e, httpauth.ErrNotVerified))
 }
+
+// TestCHN07_ListenerVerifiedChainStillNeedsConfiguredRoots: the listener's
+// ClientCAs may trust more than Config.Roots; with roots configured, the
+// library's own verification decides.
+func TestCHN07_ListenerVerifiedChainStillNeedsConfiguredRoots(t *testing.T) {
+	pki := testpki.MustSet(t)
+	a := mustNew(t, httpauth.Config{Roots: pki.Root.Pool()})
+	r := tlsRequest(pki.Stranger)
+	r.TLS.VerifiedChains = [][]*x509.Certificate{append([]*x509.Certificate{pki.Stranger.Cert}, pki.Stranger.Chain...)}
+	_, err := a.Authenticate(r)
+	assert.ErrorIs(t, err, httpauth.ErrUnknownAuthority)
+}

@@ -14,12 +14,18 @@ import (
 // its NotAfter.
 var ErrCertificateExpired = errors.New("certgate: client certificate expired")
 
+var errIncompleteHandler = &httpauth.Error{
+	Status: http.StatusInternalServerError,
+	Reason: errors.New("certgate: Handler needs Upgrade and Serve"),
+}
+
 // Handler runs [Gate], then Upgrade, then Serve with the identity. The
 // adapters are instances of it; use it directly to gate another WebSocket
 // package, with C its connection type.
 //
-// Auth, Upgrade and Serve must be set; a nil Auth refuses every request
-// with 500. A Handler may serve any number of requests concurrently.
+// Auth, Upgrade and Serve must be set; a Handler missing one refuses every
+// request with 500, before any upgrade. A Handler may serve any number of
+// requests concurrently.
 type Handler[C any] struct {
 	// Auth authenticates and authorizes each request before the upgrade.
 	Auth *httpauth.Authenticator
@@ -38,8 +44,9 @@ type Handler[C any] struct {
 	// connection is Serve's to close.
 	Serve func(ctx context.Context, conn C, id *httpauth.Identity)
 
-	// Expire is called once, from its own goroutine, if the leaf's NotAfter
-	// passes while Serve runs: it should tell the peer (a close frame) and
+	// Expire is called once, from its own goroutine, if the identity's
+	// NotAfter (the earliest of the leaf and its chain) passes while Serve
+	// runs: it should tell the peer (a close frame) and
 	// close conn, within a bounded time, since Serve's ctx ends only when
 	// it returns. It runs concurrently with Serve, and ServeHTTP waits for
 	// it. Nil: ctx ends at NotAfter and nothing else happens.
@@ -49,6 +56,12 @@ type Handler[C any] struct {
 // ServeHTTP gates r, upgrades it and serves the connection until Serve
 // returns. No goroutine it starts outlives it.
 func (h *Handler[C]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.Upgrade == nil || h.Serve == nil {
+		// A missing function must fail before the upgrade, not leave an
+		// upgraded connection nobody serves or closes.
+		Refuse(w, r, h.Auth, errIncompleteHandler)
+		return
+	}
 	id, ok := Gate(w, r, h.Auth)
 	if !ok {
 		return
@@ -62,7 +75,7 @@ func (h *Handler[C]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The lifetime is measured with the Authenticator's clock, which made
 	// the validity decision, and turned into a duration on the real clock
 	// the timer runs on.
-	ttl := id.Certificate.NotAfter.Sub(h.Auth.Now())
+	ttl := id.NotAfter.Sub(h.Auth.Now())
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(context.Canceled)
 

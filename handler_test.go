@@ -331,3 +331,23 @@ func TestHandlerFlow(t *testing.T) {
 		})
 	}
 }
+
+// A Handler missing Upgrade or Serve refuses before upgrading anything.
+func TestHandlerIncomplete(t *testing.T) {
+	set := testpki.MustSet(t)
+	upgraded := false
+	upgrade := func(http.ResponseWriter, *http.Request) (*fakeConn, error) { upgraded = true; return newFakeConn(), nil }
+	for name, h := range map[string]*certgate.Handler[*fakeConn]{
+		"no Upgrade": {Auth: tlsAuth(t, set), Serve: func(context.Context, *fakeConn, *httpauth.Identity) {}},
+		"no Serve":   {Auth: tlsAuth(t, set), Upgrade: upgrade},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "https://example.test/ws", nil)
+			r.TLS = tlsState(set.Alice)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			assert.Equal(t, http.StatusInternalServerError, w.Code)
+			assert.False(t, upgraded)
+		})
+	}
+}

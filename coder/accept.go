@@ -20,6 +20,9 @@ import (
 // websocket.Accept. id is the client's identity whenever one was
 // established, also on failure, for logging; use the conn only when err
 // is nil.
+//
+// Unlike Handler, Accept does not end the connection when the certificate
+// expires: close it by id.NotAfter yourself.
 func Accept(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, opts *websocket.AcceptOptions) (conn *websocket.Conn, id *httpauth.Identity, err error) {
 	if a == nil {
 		// A missing setting must never open the gate.

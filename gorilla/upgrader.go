@@ -27,6 +27,9 @@ type Upgrader struct {
 // failed upgrade has been answered by websocket.Upgrader. id is the
 // client's identity whenever one was established, also on failure, for
 // logging; use the conn only when err is nil.
+//
+// Unlike Handler, Upgrade does not end the connection when the certificate
+// expires: close it by id.NotAfter yourself.
 func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeader http.Header) (conn *websocket.Conn, id *httpauth.Identity, err error) {
 	if u.Auth == nil {
 		// A missing setting must never open the gate.

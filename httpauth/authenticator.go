@@ -123,7 +123,12 @@ func (a *Authenticator) newIdentity(leaf *x509.Certificate, fp string, chain []*
 	if fp == "" {
 		fp = Fingerprint(leaf)
 	}
-	id := &Identity{Certificate: leaf, Header: header, Fingerprint: fp, Verified: verified}
+	id := &Identity{Certificate: leaf, Header: header, Fingerprint: fp, NotAfter: leaf.NotAfter, Verified: verified}
+	for _, c := range chain {
+		if c.NotAfter.Before(id.NotAfter) {
+			id.NotAfter = c.NotAfter
+		}
+	}
 	if a.chain {
 		id.Chain = chain
 	}

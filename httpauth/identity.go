@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"time"
 )
 
 // Identity is an authenticated client: a verified certificate and where it
@@ -11,8 +12,10 @@ import (
 type Identity struct {
 	// Certificate is the client's leaf certificate.
 	Certificate *x509.Certificate
-	// Chain is the verified chain from the leaf to a root, leaf first. It is
-	// set only when [Config.IncludeChain] is true.
+	// Chain is the verified chain from the leaf to a root, leaf first (with
+	// [Config.InsecureSkipHeaderVerification], the unverified certificates
+	// the proxy forwarded). It is set only when [Config.IncludeChain] is
+	// true.
 	Chain []*x509.Certificate
 	// Header names the proxy header the certificate came from, in Go's
 	// canonical form (X-Ssl-Client-Cert); empty when it came from the
@@ -21,6 +24,10 @@ type Identity struct {
 	// Fingerprint is the lowercase hex SHA-256 of the leaf's DER bytes, the
 	// stable way to refer to a certificate in logs.
 	Fingerprint string
+	// NotAfter is the earliest NotAfter of the leaf and the certificates of
+	// its chain: when this identity stops being valid. certgate's Handler
+	// ends connections then.
+	NotAfter time.Time
 	// Verified is false only when the certificate was taken from a header
 	// without verification because [Config.InsecureSkipHeaderVerification]
 	// is set.

@@ -249,3 +249,17 @@ func TestCHN07_ListenerVerifiedChainStillNeedsConfiguredRoots(t *testing.T) {
 	_, err := a.Authenticate(r)
 	assert.ErrorIs(t, err, httpauth.ErrUnknownAuthority)
 }
+
+func TestIdentityNotAfterIsTheEarliestOfTheChain(t *testing.T) {
+	root, err := testpki.NewRoot()
+	require.NoError(t, err)
+	now := time.Now()
+	inter, err := root.Intermediate(testpki.WithValidity(now.Add(-time.Hour), now.Add(time.Hour)))
+	require.NoError(t, err)
+	leaf, err := inter.Leaf(testpki.WithValidity(now.Add(-time.Hour), now.Add(48*time.Hour)))
+	require.NoError(t, err)
+	id, err := mustNew(t, httpauth.Config{Roots: root.Pool()}).Authenticate(tlsRequest(leaf))
+	require.NoError(t, err)
+	assert.Equal(t, inter.Cert.NotAfter, id.NotAfter, "the intermediate expires first")
+	assert.Nil(t, id.Chain, "the chain is not kept unless asked for")
+}

@@ -336,7 +336,10 @@ func TestHandlerFlow(t *testing.T) {
 func TestHandlerIncomplete(t *testing.T) {
 	set := testpki.MustSet(t)
 	upgraded := false
-	upgrade := func(http.ResponseWriter, *http.Request) (*fakeConn, error) { upgraded = true; return newFakeConn(), nil }
+	upgrade := func(http.ResponseWriter, *http.Request) (*fakeConn, error) {
+		upgraded = true
+		return newFakeConn(), nil
+	}
 	for name, h := range map[string]*certgate.Handler[*fakeConn]{
 		"no Upgrade": {Auth: tlsAuth(t, set), Serve: func(context.Context, *fakeConn, *httpauth.Identity) {}},
 		"no Serve":   {Auth: tlsAuth(t, set), Upgrade: upgrade},

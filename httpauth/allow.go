@@ -22,8 +22,8 @@ import (
 // AllowCN allows leaves whose subject common name is one of names (exact,
 // case-sensitive).
 func AllowCN(names ...string) Authorizer {
-	if len(names) == 0 {
-		return misconfigured("AllowCN: no names given")
+	if bad := checkEntries("AllowCN", names); bad != nil {
+		return bad
 	}
 	set := toSet(names, nil)
 	return func(_ context.Context, id *Identity) error {
@@ -114,8 +114,8 @@ func AllowOrganization(orgs ...string) Authorizer {
 }
 
 func allowAny(helper, what string, allowed []string, get func(*x509.Certificate) []string) Authorizer {
-	if len(allowed) == 0 {
-		return misconfigured(helper + ": no values given")
+	if bad := checkEntries(helper, allowed); bad != nil {
+		return bad
 	}
 	set := toSet(allowed, nil)
 	return func(_ context.Context, id *Identity) error {
@@ -167,8 +167,8 @@ func normalizeSerial(s string) (string, bool) {
 // AllowEmail allows leaves with one of emails as an email SAN or as the
 // subject's emailAddress attribute. Comparison ignores case.
 func AllowEmail(emails ...string) Authorizer {
-	if len(emails) == 0 {
-		return misconfigured("AllowEmail: no addresses given")
+	if bad := checkEntries("AllowEmail", emails); bad != nil {
+		return bad
 	}
 	set := toSet(emails, strings.ToLower)
 	return func(_ context.Context, id *Identity) error {
@@ -198,6 +198,21 @@ func attrName(oid asn1.ObjectIdentifier) string {
 		return n
 	}
 	return oid.String()
+}
+
+// checkEntries refuses an empty list and empty entries: AllowCN("") would
+// allow every certificate without a common name, a likely outcome of
+// splitting an unset environment variable.
+func checkEntries(helper string, entries []string) Authorizer {
+	if len(entries) == 0 {
+		return misconfigured(helper + ": no values given")
+	}
+	for i, e := range entries {
+		if strings.TrimSpace(e) == "" {
+			return misconfigured(fmt.Sprintf("%s: entry %d is empty", helper, i))
+		}
+	}
+	return nil
 }
 
 // misconfigured is the Authorizer of a helper given unusable arguments: it

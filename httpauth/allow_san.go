@@ -17,13 +17,16 @@ import (
 // IP addresses by value (so "::ffff:10.0.0.1" equals "10.0.0.1"), URIs
 // exactly.
 func AllowSAN(sans ...string) Authorizer {
-	if len(sans) == 0 {
-		return misconfigured("AllowSAN: no names given")
+	if bad := checkEntries("AllowSAN", sans); bad != nil {
+		return bad
 	}
 	type want struct{ kind, value string }
 	wants := make([]want, 0, len(sans))
 	for _, s := range sans {
 		kind, value := splitSANPrefix(strings.TrimSpace(s))
+		if value == "" {
+			return misconfigured(fmt.Sprintf("AllowSAN: entry %q names no value", s))
+		}
 		wants = append(wants, want{kind, value})
 	}
 	return func(_ context.Context, id *Identity) error {

@@ -118,6 +118,11 @@ func TestAllowHelpersFailClosedOnBadArguments(t *testing.T) {
 	id := identityOf(pki.Alice)
 	for name, az := range map[string]httpauth.Authorizer{
 		"AllowCN empty":              httpauth.AllowCN(),
+		"AllowCN empty entry":        httpauth.AllowCN("alice", ""),
+		"AllowOU blank entry":        httpauth.AllowOU(" "),
+		"AllowEmail empty entry":     httpauth.AllowEmail(""),
+		"AllowSAN empty entry":       httpauth.AllowSAN(""),
+		"AllowSAN prefix only":       httpauth.AllowSAN("DNS:"),
 		"AllowFingerprints empty":    httpauth.AllowFingerprints(),
 		"AllowFingerprints short":    httpauth.AllowFingerprints("abcd"),
 		"AllowFingerprints non-hex":  httpauth.AllowFingerprints(strings.Repeat("zz", 32)),

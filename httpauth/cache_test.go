@@ -107,6 +107,31 @@ func TestFileRootsKeepsOldPoolOnBadFile(t *testing.T) {
 	assert.NoError(t, roots.Err())
 }
 
+func TestFileRootsRefusesTruncatedBundle(t *testing.T) {
+	pki := testpki.MustSet(t)
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	bundle := append(pki.Root.PEM(), pki.OtherRoot.PEM()...)
+	require.NoError(t, os.WriteFile(path, bundle[:len(bundle)-10], 0o600))
+	_, err := httpauth.NewFileRoots(path, 0)
+	assert.ErrorContains(t, err, "damaged (truncated file?)")
+}
+
+func TestFileRootsSeesSameSizeRewrite(t *testing.T) {
+	pki := testpki.MustSet(t)
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(path, pki.Root.PEM(), 0o600))
+	roots, err := httpauth.NewFileRoots(path, time.Nanosecond)
+	require.NoError(t, err)
+	before := roots.Roots()
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	other := pki.OtherRoot.PEM()
+	require.NoError(t, os.WriteFile(path, other, 0o600))
+	// Same modification time as before: only the content tells.
+	require.NoError(t, os.Chtimes(path, st.ModTime(), st.ModTime()))
+	assert.NotSame(t, before, roots.Roots())
+}
+
 func TestNewFileRootsErrors(t *testing.T) {
 	dir := t.TempDir()
 	_, err := httpauth.NewFileRoots(filepath.Join(dir, "missing.pem"), 0)

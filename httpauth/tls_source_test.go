@@ -214,6 +214,19 @@ func TestVAL02_ClockSkewOnlyForNotBefore(t *testing.T) {
 	assert.ErrorIs(t, err, httpauth.ErrExpired, "skew never stretches NotAfter")
 }
 
+func TestVAL02_ClockSkewDoesNotStretchTheIntermediate(t *testing.T) {
+	root, err := testpki.NewRoot()
+	require.NoError(t, err)
+	now := time.Now()
+	inter, err := root.Intermediate(testpki.WithValidity(now.Add(20*time.Second), now.Add(time.Hour)))
+	require.NoError(t, err)
+	leaf, err := inter.Leaf(testpki.WithValidity(now.Add(30*time.Second), now.Add(time.Hour)))
+	require.NoError(t, err)
+	a := mustNew(t, httpauth.Config{Roots: root.Pool(), ClockSkew: time.Minute})
+	_, err = a.Authenticate(tlsRequest(leaf))
+	assert.ErrorIs(t, err, httpauth.ErrNotYetValid)
+}
+
 func TestVAL03_NoExtendedKeyUsageIsRefused(t *testing.T) {
 	pki := testpki.MustSet(t)
 	noEKU, err := pki.Intermediate.Leaf(testpki.WithCN("legacy"), testpki.WithEKU())

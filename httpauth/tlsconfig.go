@@ -14,6 +14,10 @@ import (
 // roots (re-read on every handshake with a [RootsProvider]) so clients know
 // which certificate to send. TLS 1.2 is the minimum.
 //
+// The returned config may be adjusted before use. With a RootsProvider it
+// carries a GetConfigForClient hook; replacing that hook stops the CA list
+// from following rotations (verification still follows them).
+//
 // It needs roots ([Config.Roots] or [Config.RootsProvider]): without them
 // nothing could verify the certificates the listener accepts.
 func (a *Authenticator) TLSConfig(certs ...tls.Certificate) (*tls.Config, error) {
@@ -32,11 +36,14 @@ func (a *Authenticator) TLSConfig(certs ...tls.Certificate) (*tls.Config, error)
 	if _, static := a.roots.(staticRoots); static {
 		return base, nil
 	}
-	cfg := base.Clone()
-	cfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+	// Each handshake clones the returned config itself, so settings the
+	// caller changes after this call (MinVersion, NextProtos, …) still
+	// apply; only ClientCAs is refreshed from the provider.
+	base.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
 		c := base.Clone()
+		c.GetConfigForClient = nil
 		c.ClientCAs = a.roots.Roots()
 		return c, nil
 	}
-	return cfg, nil
+	return base, nil
 }

@@ -70,3 +70,18 @@ func TestTLSConfigFollowsRootsProvider(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotSame(t, first.ClientCAs, second.ClientCAs, "a rotated CA is offered on the next handshake")
 }
+
+func TestTLSConfigChangesApplyWithProvider(t *testing.T) {
+	pki := testpki.MustSet(t)
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(path, pki.Root.PEM(), 0o600))
+	roots, err := httpauth.NewFileRoots(path, 0)
+	require.NoError(t, err)
+	cfg, err := mustNew(t, httpauth.Config{RootsProvider: roots}).TLSConfig(pki.Server.TLSCertificate())
+	require.NoError(t, err)
+	cfg.MinVersion = tls.VersionTLS13 // adjusted after the call
+	per, err := cfg.GetConfigForClient(&tls.ClientHelloInfo{})
+	require.NoError(t, err)
+	assert.Equal(t, uint16(tls.VersionTLS13), per.MinVersion)
+	assert.Nil(t, per.GetConfigForClient)
+}

@@ -44,6 +44,13 @@ func (a *Authenticator) verifyLeaf(leaf *x509.Certificate, intermediates []*x509
 		return nil, verifyError(leaf, err)
 	}
 	chain := chains[0]
+	if !at.Equal(now) {
+		// Verified at the leaf's NotBefore: the skew is for the leaf only,
+		// so the rest of the chain must be valid now.
+		if err := a.checkChain(chain); err != nil {
+			return nil, err
+		}
+	}
 	if len(chain) > a.maxChain {
 		return nil, fmt.Errorf("%w: verified chain has %d certificates, at most %d allowed (Config.MaxChainLength)", ErrChainTooLong, len(chain), a.maxChain)
 	}

@@ -2,6 +2,7 @@ package httpauth
 
 import (
 	"crypto/x509"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -112,7 +113,7 @@ func (a *Authenticator) identify(r *http.Request) (*Identity, error) {
 		}
 		// Decoding nothing: a header from an untrusted peer proves nothing
 		// and must not cost anything (SRC-01).
-		return nil, unauthorized(ErrUntrustedProxy)
+		return nil, unauthorized(fmt.Errorf("%w: peer %q is not in Source.TrustedProxies (list the proxy's address there; forwarding headers are never consulted)", ErrUntrustedProxy, truncate(r.RemoteAddr)))
 	}
 	return a.fromHeader(r)
 }

@@ -15,7 +15,9 @@ import (
 //
 // ctx is the request's context with [Config.AuthorizeTimeout] applied; an
 // Authorizer that calls out (a database, a policy service) must honour it.
-// It is only ever called with a verified certificate. An Authorizer that
+// It is only ever called with a verified certificate, except with
+// [Config.InsecureSkipHeaderVerification], when id.Verified says which. An
+// Authorizer that
 // ignores ctx is abandoned at the deadline (the request gets a 503) but its
 // goroutine runs on until it returns, so honour ctx.
 type Authorizer func(ctx context.Context, id *Identity) error
@@ -60,6 +62,19 @@ func timeoutError(parent context.Context, timeout time.Duration) error {
 	return &Error{Status: http.StatusServiceUnavailable, Reason: fmt.Errorf("%w: no answer within %s (Config.AuthorizeTimeout)", ErrAuthorizer, timeout)}
 }
 
+// causeOf is what an authorizer's *Error stands for in a message: its
+// Reason when err is the *Error itself (whose text would repeat the
+// package name), else err with its own context.
+func causeOf(err error, e *Error) error {
+	if err == error(e) && e.Reason != nil {
+		return e.Reason
+	}
+	if err == error(e) {
+		return errors.New(http.StatusText(e.StatusCode()))
+	}
+	return err
+}
+
 // authzError turns an authorizer's answer into an *Error: its own status if
 // it returned one (clamped to 400–599), otherwise 403.
 func authzError(err error) error {
@@ -77,7 +92,11 @@ func authzError(err error) error {
 		if public == "" {
 			public = http.StatusText(status)
 		}
-		return &Error{Status: status, Reason: fmt.Errorf("%w: %w", kind, err), Public: public}
+		reason := err
+		if !errors.Is(err, kind) { // helpers' errors are classified already
+			reason = fmt.Errorf("%w: %w", kind, causeOf(err, e))
+		}
+		return &Error{Status: status, Reason: reason, Public: public}
 	}
 	return &Error{Status: http.StatusForbidden, Reason: fmt.Errorf("%w: %w", ErrDenied, err)}
 }

@@ -21,17 +21,22 @@ const (
 // and allows every verified certificate.
 //
 // [New] copies what it needs; the Config may be reused or changed
-// afterwards without affecting the Authenticator.
+// afterwards without affecting the Authenticator. The pool Roots points to
+// is used as it is, though: do not add to it afterwards (use RootsProvider
+// to change roots at run time).
 type Config struct {
 	// Source says where the certificate comes from. Zero value: the
 	// request's TLS connection (r.TLS). Set Source.Header (or
 	// Source.Preset) to read it from a TLS-terminating proxy's header.
 	Source Source
 
-	// Roots are the CAs client certificates must chain to. Nil: certificates
-	// are accepted only when the TLS layer already verified them
-	// (r.TLS.VerifiedChains, built from the listener's ClientCAs); header
-	// sources then fail [New]. Never falls back to the system roots.
+	// Roots are the CAs client certificates must chain to; when set, the
+	// library verifies every certificate against them, also ones the TLS
+	// layer verified. Nil: certificates are accepted only when the TLS
+	// layer already verified them (r.TLS.VerifiedChains, built from the
+	// listener's ClientCAs; crypto/tls uses the system roots when ClientCAs
+	// is nil, so set it), and header sources fail [New]. The library itself
+	// never falls back to the system roots.
 	Roots *x509.CertPool
 
 	// RootsProvider supplies the roots per request instead of Roots, so a CA

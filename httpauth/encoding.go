@@ -13,8 +13,9 @@ import (
 type Encoding string
 
 // Encodings. Every decoder refuses what it does not understand rather than
-// skipping it, checks [MaxHeaderBytes] first, and never turns '+' into a
-// space (a form decoder would corrupt base64).
+// skipping it and never turns '+' into a space (a form decoder would
+// corrupt base64); headers over [MaxHeaderBytes] are refused before any
+// decoder runs.
 const (
 	// URLPEM is percent-escaped PEM, one or more CERTIFICATE blocks, leaf
 	// first: nginx's $ssl_client_escaped_cert, Envoy's Cert, Apache's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -79,15 +80,16 @@ func ExampleSource() {
 		r.Header.Set("X-SSL-Client-Verify", "SUCCESS")
 		r.Header.Set("X-Forwarded-For", "10.0.0.5") // ignored: only RemoteAddr counts
 		id, err := a.Authenticate(r)
-		if err != nil {
-			fmt.Printf("%s: %v\n", peer, err)
+		var refusal *httpauth.Error
+		if errors.As(err, &refusal) {
+			fmt.Printf("%s: %d, untrusted proxy: %t\n", peer, refusal.StatusCode(), errors.Is(err, httpauth.ErrUntrustedProxy))
 			continue
 		}
 		fmt.Printf("%s: %s\n", peer, id.Certificate.Subject.CommonName)
 	}
 	// Output:
 	// 10.0.0.5:41000: alice
-	// 203.0.113.9:41000: httpauth: request not from a trusted proxy
+	// 203.0.113.9:41000: 401, untrusted proxy: true
 }
 
 // Helpers combine: here members of OU "edge" from the test intermediate,

@@ -41,7 +41,7 @@ func (a *Authenticator) fromHeader(r *http.Request) (*Identity, error) {
 	if s.ChainHeader != "" {
 		if s.ChainEncoding == RFC9440 {
 			chainValue, _ = listValue(r.Header, s.ChainHeader)
-		} else if chainValue, _, err = singleValue(r.Header, s.ChainHeader); err != nil {
+		} else if chainValue, _, err = singleValue(r.Header, s.ChainHeader, ErrHeaderMalformed); err != nil {
 			return nil, unauthorized(err)
 		}
 	}
@@ -85,7 +85,7 @@ func (a *Authenticator) certValue(h http.Header) (string, bool, error) {
 		v, ok := listValue(h, a.src.Header)
 		return v, ok, nil
 	}
-	return singleValue(h, a.src.Header)
+	return singleValue(h, a.src.Header, ErrHeaderMalformed)
 }
 
 // decode turns header values into parsed certificates: the leaf, then the
@@ -94,12 +94,12 @@ func (a *Authenticator) decode(value, chainValue string) (*x509.Certificate, []*
 	s := &a.src
 	ders, err := s.Encoding.decodeLeaf(value, s.XFCCTrustedHops)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, inHeader(err, s.Header, s.Encoding)
 	}
 	if s.ChainHeader != "" && chainValue != "" {
 		more, err := s.ChainEncoding.decodeChain(chainValue)
 		if err != nil {
-			return nil, nil, fmt.Errorf("chain header %s: %w", s.ChainHeader, err)
+			return nil, nil, inHeader(err, s.ChainHeader, s.ChainEncoding)
 		}
 		ders = append(ders, more...)
 	}
@@ -107,11 +107,11 @@ func (a *Authenticator) decode(value, chainValue string) (*x509.Certificate, []*
 		return nil, nil, fmt.Errorf("%w: %d certificates forwarded, at most %d allowed (Config.MaxChainLength)", ErrChainTooLong, len(ders), a.maxChain)
 	}
 	var certs []*x509.Certificate
-	for _, der := range ders {
+	for i, der := range ders {
 		// ParseCertificates also splits HAProxy's concatenated chain DER.
 		cs, err := x509.ParseCertificates(der)
 		if err != nil || len(cs) == 0 {
-			return nil, nil, fmt.Errorf("%w: certificate %d is not valid DER", ErrHeaderMalformed, len(certs))
+			return nil, nil, fmt.Errorf("%w: forwarded certificate %d is not valid DER", ErrHeaderMalformed, i)
 		}
 		certs = append(certs, cs...)
 		if len(certs) > a.maxChain {
@@ -125,9 +125,9 @@ func (a *Authenticator) decode(value, chainValue string) (*x509.Certificate, []*
 // trimming HTTP whitespace (VER-01..03). Its value is client-derived in
 // part ("FAILED:<reason>"), so it is quoted and cut short in the reason.
 func checkVerifyHeader(h http.Header, name, want string) error {
-	got, ok, err := singleValue(h, name)
+	got, ok, err := singleValue(h, name, ErrVerifyHeader)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrVerifyHeader, err)
+		return err
 	}
 	if !ok {
 		return fmt.Errorf("%w: %s header missing", ErrVerifyHeader, name)
@@ -136,4 +136,22 @@ func checkVerifyHeader(h http.Header, name, want string) error {
 		return fmt.Errorf("%w: %s is %q, want %q", ErrVerifyHeader, name, truncate(got), want)
 	}
 	return nil
+}
+
+// headerContext appends which header and encoding a decoding error is
+// about, after the reason, so messages keep starting with "httpauth:".
+type headerContext struct {
+	err    error
+	header string
+	enc    Encoding
+}
+
+func (e *headerContext) Error() string {
+	return fmt.Sprintf("%v (header %s, Source.Encoding %q)", e.err, e.header, e.enc)
+}
+
+func (e *headerContext) Unwrap() error { return e.err }
+
+func inHeader(err error, header string, enc Encoding) error {
+	return &headerContext{err: err, header: header, enc: enc}
 }

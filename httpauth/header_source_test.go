@@ -680,3 +680,21 @@ func TestNothingOfferedComesBeforeVerifyStatus(t *testing.T) {
 	assert.ErrorIs(t, err, httpauth.ErrNoCertificate)
 	assert.NotErrorIs(t, err, httpauth.ErrVerifyHeader)
 }
+
+func TestHeaderErrorMessagesPinned(t *testing.T) {
+	pki := testpki.MustSet(t)
+	a, _ := headerAuth(t, pki, nginxSrc())
+	_, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-SSL-Client-Cert", b64(pki.Alice.Cert)}, [2]string{"X-SSL-Client-Verify", "SUCCESS"}))
+	assert.EqualError(t, err, `httpauth: certificate header malformed: expected "-----BEGIN CERTIFICATE-----" at PEM block 0 (header X-Ssl-Client-Cert, Source.Encoding "url-pem")`)
+
+	_, err = a.Authenticate(headerRequest(proxyAddr, [2]string{"X-SSL-Client-Cert", nginxEscape(pki.Alice.PEM())}, [2]string{"X-SSL-Client-Verify", "SUCCESS"}, [2]string{"X-SSL-Client-Verify", "SUCCESS"}))
+	assert.EqualError(t, err, "httpauth: verification-status header mismatch: header X-Ssl-Client-Verify sent 2 times")
+	assert.NotErrorIs(t, err, httpauth.ErrHeaderMalformed, "the certificate header was fine")
+
+	_, err = a.Authenticate(headerRequest(strangerAddr))
+	assert.EqualError(t, err, `httpauth: request not from a trusted proxy: peer "192.0.2.7:40000" is not in Source.TrustedProxies (list the proxy's address there; forwarding headers are never consulted)`)
+
+	misconfigured := mustNew(t, httpauth.Config{Roots: pki.Root.Pool(), Authorize: httpauth.AllowCN()})
+	_, err = misconfigured.Authenticate(tlsRequest(pki.Alice))
+	assert.EqualError(t, err, "httpauth: authorizer failed: httpauth.AllowCN: no values given")
+}

@@ -134,6 +134,14 @@ func (s *Source) validate() []error {
 	if r.ChainHeader != "" && !r.ChainEncoding.known() {
 		errs = append(errs, fmt.Errorf("Source.ChainEncoding %q is unknown: use one of %s", r.ChainEncoding, encodingNames()))
 	}
+	if r.ChainHeader != "" && r.ChainEncoding == XFCC {
+		errs = append(errs, fmt.Errorf("Source.ChainEncoding is %q for chain header %q: XFCC carries its chain in the Chain key of the same header; leave ChainHeader empty or set ChainEncoding", XFCC, r.ChainHeader))
+	}
+	for field, name := range map[string]string{"Header": r.Header, "ChainHeader": r.ChainHeader, "VerifyHeader": r.VerifyHeader} {
+		if name != "" && !validHeaderName(name) {
+			errs = append(errs, fmt.Errorf("Source.%s %q is not a valid header name: write the bare name, without ':' or spaces", field, name))
+		}
+	}
 	if r.ChainHeader != "" && r.ChainHeader == r.Header {
 		errs = append(errs, errors.New("Source.ChainHeader equals Source.Header: leave ChainHeader empty when the chain travels in the same header"))
 	}
@@ -144,14 +152,28 @@ func (s *Source) validate() []error {
 		errs = append(errs, errors.New("header source without Source.TrustedProxies: list the proxy addresses (e.g. netip.MustParsePrefix(\"10.0.0.5/32\")); headers from any other peer are refused"))
 	}
 	for _, p := range s.TrustedProxies {
-		if !p.IsValid() {
+		switch {
+		case !p.IsValid():
 			errs = append(errs, fmt.Errorf("Source.TrustedProxies holds an invalid prefix %v", p))
+		case p.Bits() == 0 || (p.Addr().Is4In6() && p.Bits() <= 96):
+			errs = append(errs, fmt.Errorf("Source.TrustedProxies holds %v, which trusts every peer: list the proxies' addresses", p))
 		}
 	}
 	if s.XFCCTrustedHops < 0 || s.XFCCTrustedHops > MaxXFCCElements {
 		errs = append(errs, fmt.Errorf("Source.XFCCTrustedHops is %d: use 1..%d, or zero for 1", s.XFCCTrustedHops, MaxXFCCElements))
 	}
 	return errs
+}
+
+// validHeaderName reports whether name is an RFC 9110 token, as field
+// names must be.
+func validHeaderName(name string) bool {
+	for _, c := range []byte(name) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return name != ""
 }
 
 // trusted reports whether the request's immediate peer is a trusted proxy.
@@ -178,7 +200,7 @@ func (s *Source) trusted(r *http.Request) bool {
 // lines are refused rather than picking the first or the last, because a
 // proxy that appends instead of replacing leaves the client's copy beside
 // its own (MUL-01).
-func singleValue(h http.Header, name string) (string, bool, error) {
+func singleValue(h http.Header, name string, reason error) (string, bool, error) {
 	vs := h[name]
 	switch len(vs) {
 	case 0:
@@ -186,7 +208,7 @@ func singleValue(h http.Header, name string) (string, bool, error) {
 	case 1:
 		return vs[0], true, nil
 	default:
-		return "", true, fmt.Errorf("%w: header %s sent %d times", ErrHeaderMalformed, name, len(vs))
+		return "", true, fmt.Errorf("%w: header %s sent %d times", reason, name, len(vs))
 	}
 }
 
@@ -194,14 +216,7 @@ func singleValue(h http.Header, name string) (string, bool, error) {
 // with commas, as RFC 9110 section 5.3 allows.
 func listValue(h http.Header, name string) (string, bool) {
 	vs := h[name]
-	switch len(vs) {
-	case 0:
-		return "", false
-	case 1:
-		return vs[0], true
-	default:
-		return strings.Join(vs, ","), true
-	}
+	return strings.Join(vs, ","), len(vs) > 0
 }
 
 // headerSize sums the bytes of all lines of a header, so the cap can be

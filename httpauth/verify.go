@@ -110,7 +110,7 @@ func verifyError(leaf *x509.Certificate, err error) error {
 	)
 	switch {
 	case errors.As(err, &unknown):
-		return fmt.Errorf("%w: certificate %s issued by %q", ErrUnknownAuthority, shortFP(leaf), truncate(leaf.Issuer.CommonName))
+		return fmt.Errorf("%w: certificate %s issued by %q; add the issuing CA to Config.Roots, or have the client or proxy send the missing intermediate", ErrUnknownAuthority, shortFP(leaf), truncate(leaf.Issuer.CommonName))
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
 		// The leaf's window was checked before, so this is a chain member.
 		return fmt.Errorf("%w: a certificate in the chain of %s: %s", ErrExpired, shortFP(leaf), invalid.Detail)

@@ -125,7 +125,7 @@ func decodeXFCC(value string, hops int) ([][]byte, error) {
 	var ders [][]byte
 	if haveCert {
 		if ders, err = decodeURLPEM(cert); err != nil {
-			return nil, fmt.Errorf("XFCC Cert: %w", err)
+			return nil, err
 		}
 		if len(ders) != 1 {
 			return nil, fmt.Errorf("%w: XFCC Cert holds %d certificates", ErrHeaderMalformed, len(ders))
@@ -134,7 +134,7 @@ func decodeXFCC(value string, hops int) ([][]byte, error) {
 	if haveChain {
 		chainDERs, err := decodeURLPEM(chain)
 		if err != nil {
-			return nil, fmt.Errorf("XFCC Chain: %w", err)
+			return nil, err
 		}
 		if haveCert {
 			// Chain repeats the leaf first; a mismatch means the element is

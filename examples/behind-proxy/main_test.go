@@ -41,7 +41,7 @@ func TestRunEveryPreset(t *testing.T) {
 			assert.NotContains(t, printed, "MISMATCH")
 			// The direct request was refused for where it came from, not
 			// for what it carried.
-			assert.Regexp(t, `reason="httpauth: request not from a trusted proxy" remote_addr=127\.0\.0\.2:\d+`, printed)
+			assert.Regexp(t, `reason="httpauth: request not from a trusted proxy: peer .*127\.0\.0\.2:\d+.* remote_addr=127\.0\.0\.2:\d+`, printed)
 		})
 	}
 }

@@ -20,26 +20,52 @@ var errNoAuthenticator = &httpauth.Error{
 // When the request may pass, Gate returns its identity and true, and has
 // written nothing: the caller upgrades or answers as it likes.
 //
-// Otherwise Gate has answered the refusal (see [Refuse]) and returns false.
+// Otherwise Gate has answered the refusal and returns false: over HTTP/1.x
+// a fixed raw response on the hijacked connection, which is then closed
+// (see [Reject]); where hijacking is impossible (HTTP/2, recorders,
+// wrappers without Unwrap), through w with the same status.
 // The identity is then nil, or the refused identity when the certificate
 // was valid but authorization failed, for logging only. Branch on ok alone.
 //
 // A nil a refuses every request with 500.
 func Gate(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator) (*httpauth.Identity, bool) {
+	id, err := admit(w, r, a)
+	return id, err == nil
+}
+
+// Upgrade gates r like [Gate] and, if it may pass, calls upgrade with the
+// identity in r's context (httpauth.FromContext), so origin checks and
+// subprotocol choice can use it. It returns upgrade's connection and error
+// together with the identity. The adapters' Upgrade and Accept functions are
+// this with their package's upgrader; use it directly for another one.
+//
+// A refused request has been answered and its connection closed, and the
+// error is the *[httpauth.Error]. id is set whenever one was established,
+// also on failure, for logging; use conn only when err is nil.
+func Upgrade[C any](w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, upgrade func(http.ResponseWriter, *http.Request) (C, error)) (conn C, id *httpauth.Identity, err error) {
+	if id, err = admit(w, r, a); err != nil {
+		return conn, id, err
+	}
+	conn, err = upgrade(w, r.WithContext(httpauth.NewContext(r.Context(), id)))
+	return conn, id, err
+}
+
+// admit authenticates r and answers a refusal; the identity comes back
+// also with the error when authorization failed.
+func admit(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator) (*httpauth.Identity, error) {
 	if a == nil {
-		Refuse(w, r, nil, errNoAuthenticator)
-		return nil, false
+		refuse(w, r, nil, errNoAuthenticator)
+		return nil, errNoAuthenticator
 	}
 	id, err := a.Authenticate(r)
 	if err != nil {
-		Refuse(w, r, a, err)
-		return id, false
+		refuse(w, r, a, err)
+		return id, err
 	}
-	return id, true
+	return id, nil
 }
 
-// Refuse answers err, as returned by [httpauth.Authenticator.Authenticate],
-// for callers that authenticate by themselves; [Gate] uses it.
+// refuse answers err, as returned by [httpauth.Authenticator.Authenticate].
 //
 // Over HTTP/1.x it hijacks the connection through
 // http.NewResponseController, so wrappers with an Unwrap method keep
@@ -47,7 +73,7 @@ func Gate(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator) (*h
 // Where hijacking is impossible (HTTP/2, recorders, wrappers without Unwrap)
 // it answers through w with the same status, by
 // [httpauth.Authenticator.WriteError] (plain text when a is nil).
-func Refuse(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, err error) {
+func refuse(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, err error) {
 	// HTTP/2 streams share a connection, so there is nothing to hijack and
 	// nothing to close; no attempt is made (PROTO-01).
 	if r.ProtoMajor == 1 {

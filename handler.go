@@ -59,18 +59,14 @@ func (h *Handler[C]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.Upgrade == nil || h.Serve == nil {
 		// A missing function must fail before the upgrade, not leave an
 		// upgraded connection nobody serves or closes.
-		Refuse(w, r, h.Auth, errIncompleteHandler)
+		refuse(w, r, h.Auth, errIncompleteHandler)
 		return
 	}
-	id, ok := Gate(w, r, h.Auth)
-	if !ok {
-		return
+	conn, id, err := Upgrade(w, r, h.Auth, h.Upgrade)
+	if err != nil {
+		return // answered by the gate or by the upgrader
 	}
 	r = r.WithContext(httpauth.NewContext(r.Context(), id))
-	conn, err := h.Upgrade(w, r)
-	if err != nil {
-		return
-	}
 
 	// The lifetime is measured with the Authenticator's clock, which made
 	// the validity decision, and turned into a duration on the real clock

@@ -1,8 +1,6 @@
 package coder
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/certgate/certgate"
@@ -23,19 +21,8 @@ import (
 //
 // Unlike Handler, Accept does not end the connection when the certificate
 // expires: close it by id.NotAfter yourself.
-func Accept(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, opts *websocket.AcceptOptions) (conn *websocket.Conn, id *httpauth.Identity, err error) {
-	if a == nil {
-		// A missing setting must never open the gate.
-		err = &httpauth.Error{Status: http.StatusInternalServerError, Reason: errors.New("coder: nil Authenticator")}
-		certgate.Refuse(w, r, nil, err)
-		return nil, nil, err
-	}
-	id, err = a.Authenticate(r)
-	if err != nil {
-		certgate.Refuse(w, r, a, err)
-		return nil, id, fmt.Errorf("coder: %w", err)
-	}
-	r = r.WithContext(httpauth.NewContext(r.Context(), id))
-	conn, err = websocket.Accept(w, r, opts)
-	return conn, id, err
+func Accept(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, opts *websocket.AcceptOptions) (*websocket.Conn, *httpauth.Identity, error) {
+	return certgate.Upgrade(w, r, a, func(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
+		return websocket.Accept(w, r, opts)
+	})
 }

@@ -1,8 +1,6 @@
 package gorilla
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/certgate/certgate"
@@ -30,19 +28,8 @@ type Upgrader struct {
 //
 // Unlike Handler, Upgrade does not end the connection when the certificate
 // expires: close it by id.NotAfter yourself.
-func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeader http.Header) (conn *websocket.Conn, id *httpauth.Identity, err error) {
-	if u.Auth == nil {
-		// A missing setting must never open the gate.
-		err = &httpauth.Error{Status: http.StatusInternalServerError, Reason: errors.New("gorilla: Upgrader.Auth is nil")}
-		certgate.Refuse(w, r, nil, err)
-		return nil, nil, err
-	}
-	id, err = u.Auth.Authenticate(r)
-	if err != nil {
-		certgate.Refuse(w, r, u.Auth, err)
-		return nil, id, fmt.Errorf("gorilla: %w", err)
-	}
-	r = r.WithContext(httpauth.NewContext(r.Context(), id))
-	conn, err = u.Upgrader.Upgrade(w, r, responseHeader)
-	return conn, id, err
+func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeader http.Header) (*websocket.Conn, *httpauth.Identity, error) {
+	return certgate.Upgrade(w, r, u.Auth, func(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
+		return u.Upgrader.Upgrade(w, r, responseHeader)
+	})
 }

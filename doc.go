@@ -20,8 +20,10 @@
 //		return // the refusal has been answered and the connection closed
 //	}
 //
-// [Reject] writes the same refusal on a raw [net.Conn], for servers that
-// handle connections themselves.
+// [Upgrade] does both with any upgrade function and returns the
+// connection with the identity; the adapters' Upgrade and Accept are built
+// on it. [Reject] writes the same refusal on a raw [net.Conn], for servers
+// that handle connections themselves.
 //
 // # What it trusts
 //

@@ -83,3 +83,18 @@ func TestXFCCQuoting(t *testing.T) {
 		assert.Equal(t, tt.want, elems[0], tt.in)
 	}
 }
+
+func TestValidHeaderNameEdges(t *testing.T) {
+	for _, n := range []string{"a", "z", "A", "Z", "0", "9", "X-SSL-Client-Cert", "!#$%&'*+-.^_`|~"} {
+		assert.True(t, validHeaderName(n), "%q", n)
+	}
+	for _, n := range []string{"", "@", "[", "x{", "{", "/", ":", "X-Cert:", "X Cert", "é", "\x7f"} {
+		assert.False(t, validHeaderName(n), "%q", n)
+	}
+}
+
+func TestCacheKeyCapIsInclusive(t *testing.T) {
+	assert.True(t, cacheKey{value: strings.Repeat("a", maxCacheKeyBytes-1), chain: "b"}.cacheable())
+	assert.False(t, cacheKey{value: strings.Repeat("a", maxCacheKeyBytes), chain: "b"}.cacheable())
+	assert.False(t, cacheKey{value: "a", chain: strings.Repeat("b", maxCacheKeyBytes)}.cacheable())
+}

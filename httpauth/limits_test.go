@@ -2,6 +2,8 @@ package httpauth_test
 
 import (
 	"crypto/x509"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"os"
@@ -148,4 +150,31 @@ func TestStatusCodeEdges(t *testing.T) {
 		assert.Equal(t, want, (&httpauth.Error{Status: status}).StatusCode(), "%d", status)
 	}
 	assert.Equal(t, http.StatusText(http.StatusForbidden), (&httpauth.Error{Status: 403}).PublicText())
+}
+
+func TestAuthorizerErrorMessages(t *testing.T) {
+	pki := testpki.MustSet(t)
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"*Error with reason", &httpauth.Error{Status: 429, Reason: errors.New("rate limited")}, "httpauth: access denied: rate limited"},
+		{"*Error without reason", &httpauth.Error{Status: 429}, "httpauth: access denied: Too Many Requests"},
+		{"wrapped *Error", fmt.Errorf("quota: %w", &httpauth.Error{Status: 503, Reason: errors.New("db down")}), "httpauth: authorizer failed: quota: db down"},
+		{"plain error", errors.New("not on the list"), "httpauth: access denied: not on the list"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := mustNew(t, httpauth.Config{Roots: pki.Root.Pool(), Authorize: func(ctxT, *httpauth.Identity) error { return tt.err }})
+			_, err := a.Authenticate(tlsRequest(pki.Alice))
+			assert.EqualError(t, err, tt.want)
+		})
+	}
+}
+
+func TestXFCCHeaderMissing(t *testing.T) {
+	pki := testpki.MustSet(t)
+	a, _ := headerAuth(t, pki, httpauth.Source{Preset: httpauth.PresetEnvoy})
+	_, err := a.Authenticate(headerRequest(proxyAddr))
+	assert.ErrorIs(t, err, httpauth.ErrHeaderMissing)
 }

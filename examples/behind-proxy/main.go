@@ -60,6 +60,7 @@ import (
 
 	"github.com/certgate/certgate/gorilla"
 	"github.com/certgate/certgate/httpauth"
+	"github.com/certgate/certgate/internal/demoserver"
 	"github.com/certgate/certgate/internal/testpki"
 )
 
@@ -127,7 +128,7 @@ func newPKI() (*pki, error) {
 
 // newBackend starts the application server: plain HTTP on addr, taking
 // the client certificate from the preset's header.
-func newBackend(p *pki, preset, addr string, logger *slog.Logger) (*server, error) {
+func newBackend(p *pki, preset, addr string, logger *slog.Logger) (*demoserver.Server, error) {
 	a, err := httpauth.New(httpauth.Config{
 		Source: httpauth.Source{
 			Preset: preset,
@@ -169,12 +170,12 @@ func newBackend(p *pki, preset, addr string, logger *slog.Logger) (*server, erro
 	mux := http.NewServeMux()
 	mux.Handle("GET /hello", a.Middleware(http.HandlerFunc(hello)))
 	mux.Handle("GET /ws", gorilla.Handler(a, nil, echo))
-	return startServer(addr, nil, mux)
+	return demoserver.Start(addr, nil, mux)
 }
 
 // newProxy starts the TLS-terminating proxy on addr, forwarding to
 // upstream the way the preset's proxy does.
-func newProxy(p *pki, preset, addr, upstream string) (*server, error) {
+func newProxy(p *pki, preset, addr, upstream string) (*demoserver.Server, error) {
 	style, ok := proxies[preset]
 	if !ok {
 		return nil, fmt.Errorf("no simulated proxy for preset %q; choose one of %s", preset, strings.Join(simulated(), ", "))
@@ -207,11 +208,11 @@ func newProxy(p *pki, preset, addr, upstream string) (*server, error) {
 		// certificate header, and the backend answers it 401 with a reason.
 		ClientAuth: tls.VerifyClientCertIfGiven,
 	}
-	s, err := startServer(addr, tlsConfig, rp)
+	s, err := demoserver.Start(addr, tlsConfig, rp)
 	if err != nil {
 		return nil, err
 	}
-	s.afterClose = transport.CloseIdleConnections
+	s.AfterClose = transport.CloseIdleConnections
 	return s, nil
 }
 
@@ -396,7 +397,7 @@ func demo(ctx context.Context, preset string, out io.Writer) error {
 		return err
 	}
 	var logBuf bytes.Buffer
-	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logBuf}, &slog.HandlerOptions{
+	logger := slog.New(slog.NewTextHandler(&demoserver.LockedWriter{W: &logBuf}, &slog.HandlerOptions{
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if a.Key == slog.TimeKey && len(groups) == 0 {
 				return slog.Attr{}

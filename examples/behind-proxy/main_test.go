@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/certgate/certgate/httpauth"
+	"github.com/certgate/certgate/internal/demoserver"
 )
 
 // TestMain fails the run when goroutines outlive the tests: every server
@@ -60,7 +61,7 @@ func TestProxyReplacesClientHeaders(t *testing.T) {
 	p, err := newPKI()
 	require.NoError(t, err)
 	seen := make(chan http.Header, 1)
-	upstream, err := startServer("127.0.0.1:0", nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	upstream, err := demoserver.Start("127.0.0.1:0", nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen <- r.Header.Clone()
 	}))
 	require.NoError(t, err)

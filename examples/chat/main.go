@@ -45,6 +45,7 @@ import (
 	"github.com/certgate/certgate"
 	"github.com/certgate/certgate/gorilla"
 	"github.com/certgate/certgate/httpauth"
+	"github.com/certgate/certgate/internal/demoserver"
 	"github.com/certgate/certgate/internal/testpki"
 )
 
@@ -123,7 +124,7 @@ func newPKI() (*pki, error) {
 
 // newServer starts the chat server on addr. logger receives certgate's
 // refusals and the room's joins and leaves; nil keeps it quiet.
-func newServer(p *pki, addr string, logger *slog.Logger) (*server, error) {
+func newServer(p *pki, addr string, logger *slog.Logger) (*demoserver.Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -145,7 +146,7 @@ func newServer(p *pki, addr string, logger *slog.Logger) (*server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /chat", gorilla.Handler(a, nil, rm.serve))
 	mux.Handle("GET /whoami", a.Middleware(http.HandlerFunc(whoami)))
-	return startServer(addr, tlsConfig, mux)
+	return demoserver.Start(addr, tlsConfig, mux)
 }
 
 // identity is the /whoami response.
@@ -464,7 +465,7 @@ func (c *client) close() error {
 
 // startServe writes the certificates into dir, starts the server on addr
 // and prints commands to join it with.
-func startServe(p *pki, addr, dir string, stdout io.Writer) (*server, error) {
+func startServe(p *pki, addr, dir string, stdout io.Writer) (*demoserver.Server, error) {
 	if dir == "" {
 		d, err := os.MkdirTemp("", "certgate-chat-")
 		if err != nil {

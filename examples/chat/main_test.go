@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/certgate/certgate/httpauth"
+	"github.com/certgate/certgate/internal/demoserver"
 	"github.com/certgate/certgate/internal/testpki"
 )
 
@@ -55,7 +56,7 @@ func TestRunPrintsConversation(t *testing.T) {
 }
 
 // startTestServer runs the chat server for one test.
-func startTestServer(t *testing.T) (*pki, *server) {
+func startTestServer(t *testing.T) (*pki, *demoserver.Server) {
 	t.Helper()
 	p, err := newPKI()
 	require.NoError(t, err)

@@ -46,6 +46,7 @@ import (
 
 	"github.com/certgate/certgate/gorilla"
 	"github.com/certgate/certgate/httpauth"
+	"github.com/certgate/certgate/internal/demoserver"
 	"github.com/certgate/certgate/internal/testpki"
 )
 
@@ -148,7 +149,7 @@ func newPKI() (*pki, error) {
 
 // newServer starts the echo server on addr. logger receives certgate's
 // refusals and the server's connections; nil keeps it quiet.
-func newServer(p *pki, addr string, logger *slog.Logger) (*server, error) {
+func newServer(p *pki, addr string, logger *slog.Logger) (*demoserver.Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -183,7 +184,7 @@ func newServer(p *pki, addr string, logger *slog.Logger) (*server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", gorilla.Handler(a, &websocket.Upgrader{}, echo))
-	return startServer(addr, tlsConfig, mux)
+	return demoserver.Start(addr, tlsConfig, mux)
 }
 
 // attempt is one client of the demo and the status it should get.
@@ -333,7 +334,7 @@ func printTable(w io.Writer, results []result) error {
 
 // startServe writes the certificates into dir, starts the server on addr
 // and prints commands to try it with.
-func startServe(p *pki, addr, dir string, stdout io.Writer) (*server, error) {
+func startServe(p *pki, addr, dir string, stdout io.Writer) (*demoserver.Server, error) {
 	if dir == "" {
 		d, err := os.MkdirTemp("", "certgate-quickstart-")
 		if err != nil {

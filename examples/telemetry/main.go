@@ -35,6 +35,7 @@ import (
 
 	"github.com/certgate/certgate/coder"
 	"github.com/certgate/certgate/httpauth"
+	"github.com/certgate/certgate/internal/demoserver"
 	"github.com/certgate/certgate/internal/testpki"
 )
 
@@ -65,7 +66,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return demo(ctx, &lockedWriter{w: stdout})
+	return demo(ctx, &demoserver.LockedWriter{W: stdout})
 }
 
 // reading is what a device sends.
@@ -107,7 +108,7 @@ func deviceID(cert *x509.Certificate) (string, bool) {
 
 // newServer starts the collector on addr over TLS. logger receives the
 // readings and certgate's refusals.
-func newServer(ca *testpki.Authority, addr string, logger *slog.Logger) (*server, error) {
+func newServer(ca *testpki.Authority, addr string, logger *slog.Logger) (*demoserver.Server, error) {
 	serverCert, err := ca.Server()
 	if err != nil {
 		return nil, err
@@ -146,7 +147,7 @@ func newServer(ca *testpki.Authority, addr string, logger *slog.Logger) (*server
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /telemetry", coder.Handler(a, nil, collect))
-	return startServer(addr, tlsConfig, mux)
+	return demoserver.Start(addr, tlsConfig, mux)
 }
 
 // device is a demo device with its certificate.

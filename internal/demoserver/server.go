@@ -1,4 +1,7 @@
-package main
+// Package demoserver holds the server plumbing the runnable examples share, so
+// each example's main.go shows only what certgate is about. Only the
+// examples import it.
+package demoserver
 
 import (
 	"context"
@@ -12,13 +15,13 @@ import (
 	"time"
 )
 
-// server is an HTTP or HTTPS server whose Close also ends the connections
+// Server is an HTTP or HTTPS server whose Close also ends the connections
 // it hijacked (WebSockets, and the proxy's tunnels for them): http.Server's
 // Close and Shutdown forget a connection once it is hijacked, so the
 // handlers are counted here and their contexts end when Close begins.
-type server struct {
+type Server struct {
 	URL        string // https://127.0.0.1:port, or http:// without TLS
-	afterClose func() // optional, run once the server is closed
+	AfterClose func() // optional, run once the server is closed
 
 	srv    *http.Server
 	served chan error // Serve's result
@@ -31,15 +34,15 @@ type server struct {
 	err       error
 }
 
-// startServer listens on addr and serves h, over TLS when tlsConfig is
+// Start listens on addr and serves h, over TLS when tlsConfig is
 // set. It speaks HTTP/1.1 only, which a WebSocket upgrade needs.
-func startServer(addr string, tlsConfig *tls.Config, h http.Handler) (*server, error) {
+func Start(addr string, tlsConfig *tls.Config, h http.Handler) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{URL: "http://" + ln.Addr().String(), served: make(chan error, 1), cancel: cancel}
+	s := &Server{URL: "http://" + ln.Addr().String(), served: make(chan error, 1), cancel: cancel}
 	if tlsConfig != nil {
 		s.URL = "https://" + ln.Addr().String()
 		ln = tls.NewListener(ln, tlsConfig)
@@ -56,7 +59,7 @@ func startServer(addr string, tlsConfig *tls.Config, h http.Handler) (*server, e
 
 // track counts the requests in flight, and refuses new ones once Close
 // has begun.
-func (s *server) track(h http.Handler) http.Handler {
+func (s *Server) track(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		if s.closed {
@@ -73,7 +76,7 @@ func (s *server) track(h http.Handler) http.Handler {
 
 // Close stops the server, ends every connection it hijacked and waits for
 // their handlers to return.
-func (s *server) Close() error {
+func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
@@ -84,21 +87,22 @@ func (s *server) Close() error {
 		if err := <-s.served; !errors.Is(err, http.ErrServerClosed) {
 			s.err = errors.Join(s.err, err)
 		}
-		if s.afterClose != nil {
-			s.afterClose()
+		if s.AfterClose != nil {
+			s.AfterClose()
 		}
 	})
 	return s.err
 }
 
-// lockedWriter serializes writes from the servers' goroutines.
-type lockedWriter struct {
+// LockedWriter serializes writes from several goroutines to W.
+type LockedWriter struct {
 	mu sync.Mutex
-	w  io.Writer
+	W  io.Writer
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
+// Write writes p to W while holding the lock.
+func (l *LockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.w.Write(p)
+	return l.W.Write(p)
 }

@@ -27,10 +27,11 @@ func (a *Authenticator) fromTLS(r *http.Request) (*Identity, error) {
 		if len(chain) > a.maxChain {
 			return nil, unauthorized(fmt.Errorf("%w: verified chain has %d certificates, at most %d allowed (Config.MaxChainLength)", ErrChainTooLong, len(chain), a.maxChain))
 		}
-		if err := a.checkLeaf(leaf, a.now()); err != nil {
+		// checkChain covers the leaf's window too (it is chain[0]).
+		if err := a.checkChain(chain); err != nil {
 			return nil, unauthorized(err)
 		}
-		if err := a.checkChain(chain); err != nil {
+		if err := checkUsage(leaf); err != nil {
 			return nil, unauthorized(err)
 		}
 		return a.newIdentity(leaf, "", chain, "", true), nil

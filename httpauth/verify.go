@@ -63,6 +63,11 @@ func (a *Authenticator) checkLeaf(leaf *x509.Certificate, now time.Time) error {
 	if err := a.checkValidity(leaf, now, true); err != nil {
 		return err
 	}
+	return checkUsage(leaf)
+}
+
+// checkUsage requires the leaf to allow client authentication.
+func checkUsage(leaf *x509.Certificate) error {
 	// Require clientAuth (or anyExtendedKeyUsage) to be listed. A leaf
 	// without the extension is valid for any purpose to RFC 5280, but a
 	// client certificate that does not say so is refused on purpose.

@@ -20,7 +20,9 @@ type Authenticator struct {
 	maxChain int
 	skew     time.Duration
 	now      func() time.Time
-	cache    *headerCache // nil when disabled
+	known    *x509.CertPool // Config.Intermediates
+	proven   provenCache
+	cache    *verdictCache // nil when disabled
 	insecure bool
 	logger   *slog.Logger
 	onError  func(http.ResponseWriter, *http.Request, *Error)
@@ -44,6 +46,8 @@ func New(cfg Config) (*Authenticator, error) {
 		maxChain: cfg.MaxChainLength,
 		skew:     cfg.ClockSkew,
 		now:      cfg.Now,
+		known:    cfg.Intermediates,
+		proven:   newProvenCache(),
 		insecure: cfg.InsecureSkipHeaderVerification,
 		logger:   cfg.Logger,
 		onError:  cfg.ErrorHandler,
@@ -65,7 +69,14 @@ func New(cfg Config) (*Authenticator, error) {
 		if size == 0 {
 			size = DefaultCacheSize
 		}
-		a.cache = newHeaderCache(size)
+		ttl := cfg.FailureCacheTTL
+		switch {
+		case ttl == 0:
+			ttl = DefaultFailureCacheTTL
+		case ttl < 0:
+			ttl = 0
+		}
+		a.cache = newVerdictCache(size, ttl, a.now)
 	}
 	return a, nil
 }

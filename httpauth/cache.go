@@ -1,34 +1,54 @@
 package httpauth
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/binary"
+	"errors"
+	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
-// headerCache remembers verified certificates, keyed by the exact header
-// bytes (or, in TLS mode, the leaf's DER), so a reconnecting client is not
-// parsed and verified again. Only successes are stored, so its entries are
-// certificates the roots accepted; an entry made under other roots is never
-// returned (a CA reload invalidates everything; old entries age out of the
-// LRU). Keys longer than maxCacheKeyBytes are not cached, so the cache holds
-// at most size × 16 KiB of keys whatever clients send. A nil *headerCache
-// is a disabled cache.
-type headerCache struct {
-	lru *lru.Cache[cacheKey, cacheEntry]
+// verdictCache remembers what verifying presented certificates concluded,
+// so that a client that comes back, well-meaning or hostile, costs a
+// lookup rather than a verification.
+//
+// Successes are keyed by the exact header bytes, or in TLS mode by the
+// leaf's DER: once a leaf chained to these roots, the intermediates it
+// comes with later do not change that. Failures are keyed by everything
+// the verdict depends on (header bytes, or the leaf and every presented
+// intermediate) and kept in their own LRU, so clients cannot push a
+// success out by sending new failures. Every entry belongs to the root
+// pool it was decided under and is ignored under any other, so a roots
+// change invalidates both. Validity is re-checked on every success hit;
+// failures expire after a short lifetime, and a "not yet valid" verdict,
+// which time alone reverses, is not remembered at all.
+//
+// A nil *verdictCache is a disabled cache.
+type verdictCache struct {
+	ok  *lru.Cache[cacheKey, cacheEntry]
+	bad *lru.Cache[cacheKey, failure]
+	ttl time.Duration // zero: failures are not remembered
+	now func() time.Time
 }
 
-// cacheKey is the exact certificate and chain header values, or a TLS
-// leaf's DER. A struct rather than a joined string, so a lookup allocates
-// nothing.
+// cacheKey is the exact certificate and chain header values, or TLS DER.
+// A struct rather than a joined string, so a lookup allocates nothing.
 type cacheKey struct {
-	tls          bool // value is DER from the TLS connection, not a header
+	tls          bool // DER from the TLS connection, not header text
+	digest       bool // value is the SHA-256 of a value too long to keep
 	value, chain string
 }
 
 // maxCacheKeyBytes bounds what one entry's key may hold. Real certificate
-// headers are a few KiB; bigger ones are verified every time.
+// headers are a few KiB. A longer success is not cached; a longer failure
+// is keyed by its SHA-256, so clients cannot grow the cache's memory.
 const maxCacheKeyBytes = 16 << 10
+
+// maxFailures caps the failure LRU below the success one: at most
+// maxFailures × maxCacheKeyBytes (4 MiB) of keys whatever clients send.
+const maxFailures = 256
 
 func (k cacheKey) cacheable() bool { return len(k.value)+len(k.chain) <= maxCacheKeyBytes }
 
@@ -40,29 +60,88 @@ type cacheEntry struct {
 	verified    bool
 }
 
-func newHeaderCache(size int) *headerCache {
-	c, err := lru.New[cacheKey, cacheEntry](size)
+type failure struct {
+	roots *x509.CertPool
+	err   *Error
+	until time.Time
+}
+
+func newVerdictCache(size int, ttl time.Duration, now func() time.Time) *verdictCache {
+	ok, err := lru.New[cacheKey, cacheEntry](size)
 	if err != nil { // only for size <= 0, which New never passes
 		return nil
 	}
-	return &headerCache{lru: c}
+	bad, _ := lru.New[cacheKey, failure](min(size, maxFailures))
+	return &verdictCache{ok: ok, bad: bad, ttl: ttl, now: now}
 }
 
-func (c *headerCache) get(key cacheKey, roots *x509.CertPool) (cacheEntry, bool) {
+func (c *verdictCache) get(key cacheKey, roots *x509.CertPool) (cacheEntry, bool) {
 	if c == nil || !key.cacheable() {
 		return cacheEntry{}, false
 	}
-	e, ok := c.lru.Get(key)
+	e, ok := c.ok.Get(key)
 	if !ok || e.roots != roots {
 		return cacheEntry{}, false
 	}
 	return e, true
 }
 
-func (c *headerCache) add(key cacheKey, roots *x509.CertPool, e cacheEntry) {
+func (c *verdictCache) add(key cacheKey, roots *x509.CertPool, e cacheEntry) {
 	if c == nil || !key.cacheable() {
 		return
 	}
 	e.roots = roots
-	c.lru.Add(key, e)
+	c.ok.Add(key, e)
+}
+
+// failed returns the remembered refusal for key under roots, if any.
+func (c *verdictCache) failed(key cacheKey, roots *x509.CertPool) (*Error, bool) {
+	if c == nil || c.ttl == 0 {
+		return nil, false
+	}
+	key = key.failureKey()
+	f, ok := c.bad.Get(key)
+	if !ok {
+		return nil, false
+	}
+	if f.roots != roots || !c.now().Before(f.until) {
+		c.bad.Remove(key)
+		return nil, false
+	}
+	return f.err, true
+}
+
+// fail remembers a refusal, unless time alone may reverse it.
+func (c *verdictCache) fail(key cacheKey, roots *x509.CertPool, e *Error) {
+	if c == nil || c.ttl == 0 || errors.Is(e, ErrNotYetValid) {
+		return
+	}
+	c.bad.Add(key.failureKey(), failure{roots: roots, err: e, until: c.now().Add(c.ttl)})
+}
+
+func (k cacheKey) failureKey() cacheKey {
+	if k.cacheable() {
+		return k
+	}
+	h := sha256.New()
+	// The value's length first, so the split into value and chain counts.
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(k.value))))
+	h.Write([]byte(k.value))
+	h.Write([]byte(k.chain))
+	return cacheKey{tls: k.tls, digest: true, value: string(h.Sum(nil))}
+}
+
+// tlsFailureKey keys a TLS verdict by the leaf and every intermediate
+// presented with it. DER is self-delimiting, so the concatenation is
+// unambiguous.
+func tlsFailureKey(certs []*x509.Certificate) cacheKey {
+	n := 0
+	for _, c := range certs[1:] {
+		n += len(c.Raw)
+	}
+	chain := make([]byte, 0, n)
+	for _, c := range certs[1:] {
+		chain = append(chain, c.Raw...)
+	}
+	return cacheKey{tls: true, value: string(certs[0].Raw), chain: string(chain)}
 }

@@ -11,10 +11,15 @@ import (
 
 // Defaults applied by [New] when the matching [Config] field is zero.
 const (
-	DefaultMaxChainLength   = 8
+	DefaultMaxChainLength   = 5
 	DefaultAuthorizeTimeout = 5 * time.Second
 	DefaultCacheSize        = 1024
+	DefaultFailureCacheTTL  = 30 * time.Second
 )
+
+// MaxFailureCacheTTL caps [Config.FailureCacheTTL]: a refusal is remembered
+// to make a hostile client's retries cheap, not to outlast a fix.
+const MaxFailureCacheTTL = 10 * time.Minute
 
 // Config configures an [Authenticator]. The zero value authenticates by the
 // request's own TLS connection, accepts only chains the TLS layer verified,
@@ -56,9 +61,21 @@ type Config struct {
 	// only the leaf is kept.
 	IncludeChain bool
 
+	// Intermediates are CA certificates used only to build paths from a
+	// client certificate to Roots, never as trust anchors: the issuing
+	// intermediate of clients whose proxy forwards only the leaf (nginx,
+	// Caddy, Cloudflare). Putting such an intermediate into Roots instead
+	// would make it an anchor and drop the root's constraints. Nil: only
+	// what the client or proxy presents. Like Roots, do not add to the
+	// pool afterwards.
+	Intermediates *x509.CertPool
+
 	// MaxChainLength caps the certificates a client or proxy may present
-	// (leaf included); longer chains are refused before verification.
-	// Zero: DefaultMaxChainLength.
+	// (leaf included) and the length of the verified chain; longer chains
+	// are refused before any signature is checked. Zero:
+	// DefaultMaxChainLength, 5: a leaf, up to three intermediates and a
+	// root, more than real client PKIs use, while each extra certificate
+	// costs a parse.
 	MaxChainLength int
 
 	// ClockSkew tolerates a leaf whose NotBefore is up to this far in the
@@ -78,6 +95,15 @@ type Config struct {
 	// cache. Validity is still checked on every hit, and a change of roots
 	// empties it.
 	CacheSize int
+
+	// FailureCacheTTL is how long a refused certificate (with the exact
+	// chain it came with, under the same roots) is remembered, so that a
+	// client repeating a bad or hostile chain costs a lookup instead of a
+	// verification. At most MaxFailureCacheTTL; a roots change forgets
+	// every refusal, and "not yet valid" is never remembered. Zero:
+	// DefaultFailureCacheTTL; negative: refusals are not remembered. A
+	// negative CacheSize disables this cache too.
+	FailureCacheTTL time.Duration
 
 	// InsecureSkipHeaderVerification takes header certificates as the proxy
 	// sent them, without checking roots, validity or key usage. Only for a
@@ -119,6 +145,9 @@ func (cfg *Config) validate() error {
 	}
 	if cfg.MaxChainLength < 0 {
 		errs = append(errs, fmt.Errorf("Config.MaxChainLength is negative (%d): use a positive length, or zero for %d", cfg.MaxChainLength, DefaultMaxChainLength))
+	}
+	if cfg.FailureCacheTTL > MaxFailureCacheTTL {
+		errs = append(errs, fmt.Errorf("Config.FailureCacheTTL is %v, above MaxFailureCacheTTL (%v): use a shorter lifetime, zero for %v, or a negative value to disable", cfg.FailureCacheTTL, MaxFailureCacheTTL, DefaultFailureCacheTTL))
 	}
 	if cfg.ClockSkew < 0 {
 		errs = append(errs, fmt.Errorf("Config.ClockSkew is negative (%v): use zero or a small positive duration", cfg.ClockSkew))

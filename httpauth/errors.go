@@ -44,6 +44,22 @@ var (
 	ErrClientAuthUsage = newReason("certificate lacks client-auth usage", "client certificate not valid for client authentication", ErrNotVerified)
 	// ErrChainTooLong: more certificates than [Config.MaxChainLength].
 	ErrChainTooLong = newReason("certificate chain too long", "client certificate chain too long", ErrNotVerified)
+	// ErrUnsupportedKey: a presented certificate's public key is of a type,
+	// curve, size or exponent that is not accepted (RSA over 8,192 bits or
+	// with an exponent over 65,537, a curve Go's verifier lacks). Checked
+	// before any signature, so such keys cost nothing to refuse.
+	ErrUnsupportedKey = newReason("certificate key not accepted", "client certificate not accepted", ErrNotVerified)
+	// ErrAmbiguousChain: the presented certificates offer more than one
+	// issuer for a certificate of the chain, which only a hostile or broken
+	// client sends; see [Config.MaxChainLength] for the other chain limits.
+	ErrAmbiguousChain = newReason("presented chain is ambiguous", "client certificate chain not accepted", ErrNotVerified)
+	// ErrLeafIsCA: the client certificate is a CA certificate (basic
+	// constraints CA:TRUE or key usage keyCertSign) and is not itself one of
+	// the configured roots.
+	ErrLeafIsCA = newReason("client certificate is a CA certificate", "client certificate not valid for client authentication", ErrNotVerified)
+	// ErrLeafKeyUsage: the client certificate has a key usage extension
+	// that allows neither digitalSignature nor keyAgreement.
+	ErrLeafKeyUsage = newReason("certificate key usage forbids client authentication", "client certificate not valid for client authentication", ErrNotVerified)
 	// ErrNoRoots: the certificate needs verification but no roots are
 	// configured (see [Config.Roots]).
 	ErrNoRoots = newReason("no roots configured to verify the certificate", "client certificate not accepted", ErrNotVerified)

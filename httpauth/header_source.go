@@ -54,20 +54,33 @@ func (a *Authenticator) fromHeader(r *http.Request) (*Identity, error) {
 		}
 		// Expired since it was cached: fall through for the precise reason.
 	}
-
-	leaf, intermediates, err := a.decode(value, chainValue)
+	if e, ok := a.cache.failed(key, roots); ok {
+		return nil, e
+	}
+	id, err := a.verifyHeader(key, roots)
 	if err != nil {
-		return nil, unauthorized(err)
+		e := unauthorized(err)
+		a.cache.fail(key, roots, e)
+		return nil, e
+	}
+	return id, nil
+}
+
+// verifyHeader decodes and verifies header values that no cache knew.
+func (a *Authenticator) verifyHeader(key cacheKey, roots *x509.CertPool) (*Identity, error) {
+	leaf, intermediates, err := a.decode(key.value, key.chain)
+	if err != nil {
+		return nil, err
 	}
 	if a.insecure {
 		chain := append([]*x509.Certificate{leaf}, intermediates...)
-		return a.remember(key, roots, leaf, chain, s.Header, false), nil
+		return a.remember(key, roots, leaf, chain, a.src.Header, false), nil
 	}
 	chain, err := a.verifyLeaf(leaf, intermediates, roots)
 	if err != nil {
-		return nil, unauthorized(err)
+		return nil, err
 	}
-	return a.remember(key, roots, leaf, chain, s.Header, true), nil
+	return a.remember(key, roots, leaf, chain, a.src.Header, true), nil
 }
 
 // remember caches a verified certificate and returns its identity.
@@ -96,6 +109,7 @@ func (a *Authenticator) decode(value, chainValue string) (*x509.Certificate, []*
 	if err != nil {
 		return nil, nil, inHeader(err, s.Header, s.Encoding)
 	}
+	nLeaf := len(ders) // blobs from the certificate header
 	if s.ChainHeader != "" && chainValue != "" {
 		more, err := s.ChainEncoding.decodeChain(chainValue)
 		if err != nil {
@@ -106,12 +120,21 @@ func (a *Authenticator) decode(value, chainValue string) (*x509.Certificate, []*
 	if len(ders) > a.maxChain {
 		return nil, nil, fmt.Errorf("%w: %d certificates forwarded, at most %d allowed (Config.MaxChainLength)", ErrChainTooLong, len(ders), a.maxChain)
 	}
-	var certs []*x509.Certificate
+	certs := make([]*x509.Certificate, 0, len(ders))
 	for i, der := range ders {
-		// ParseCertificates also splits HAProxy's concatenated chain DER.
-		cs, err := x509.ParseCertificates(der)
+		// A blob is one certificate, trailing bytes refused, so nothing
+		// hides behind a leaf; only a Base64DER chain header may
+		// concatenate several (HAProxy's ssl_c_chain_der).
+		var cs []*x509.Certificate
+		if i >= nLeaf && s.ChainEncoding == Base64DER {
+			cs, err = x509.ParseCertificates(der)
+		} else {
+			var c *x509.Certificate
+			c, err = x509.ParseCertificate(der)
+			cs = []*x509.Certificate{c}
+		}
 		if err != nil || len(cs) == 0 {
-			return nil, nil, fmt.Errorf("%w: forwarded certificate %d is not valid DER", ErrHeaderMalformed, i)
+			return nil, nil, fmt.Errorf("%w: forwarded certificate %d is not one valid DER certificate%s", ErrHeaderMalformed, i, trailingHint(err))
 		}
 		certs = append(certs, cs...)
 		if len(certs) > a.maxChain {
@@ -119,6 +142,15 @@ func (a *Authenticator) decode(value, chainValue string) (*x509.Certificate, []*
 		}
 	}
 	return certs[0], certs[1:], nil
+}
+
+// trailingHint names the case a proxy configuration most likely caused: a
+// whole chain in a header meant for the leaf alone.
+func trailingHint(err error) string {
+	if err != nil && strings.Contains(err.Error(), "trailing data") {
+		return " (bytes follow the certificate: a header for the leaf alone must hold exactly one)"
+	}
+	return ""
 }
 
 // checkVerifyHeader compares the proxy's verification status exactly, after

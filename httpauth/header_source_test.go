@@ -114,8 +114,8 @@ func TestCustomEncodings(t *testing.T) {
 		{"url-pem apache lowercase hex, + literal", httpauth.URLPEM, lowerHex(awsEscape(alice.ChainPEM()))},
 		{"url-pem-aws", httpauth.URLPEMAWS, awsEscape(alice.ChainPEM())},
 		{"xfcc cert", httpauth.XFCC, `Cert="` + nginxEscape(alice.PEM()) + `";Chain="` + nginxEscape(alice.ChainPEM()) + `"`},
-		{"base64 der concatenated chain", httpauth.Base64DER, b64(alice.Cert)[:0] + encodeDER(alice.Cert.Raw, pki.Intermediate.Cert.Raw)},
-		{"base64 der quoted by haproxy %{+Q}", httpauth.Base64DER, `"` + encodeDER(alice.Cert.Raw, pki.Intermediate.Cert.Raw) + `"`},
+		// A leaf header holds the leaf alone; the intermediate is known.
+		{"base64 der quoted by haproxy %{+Q}", httpauth.Base64DER, `"` + encodeDER(alice.Cert.Raw) + `"`},
 		{"traefik list escaped before v2.9.2", httpauth.Base64DERList, queryEscape(b64(alice.Cert)) + "," + queryEscape(b64(pki.Intermediate.Cert))},
 		{"pem folded into spaces", httpauth.PEM, folded(alice.ChainPEM())},
 		{"pem nginx $ssl_client_cert unfolded with tabs", httpauth.PEM, strings.ReplaceAll(strings.TrimSuffix(string(alice.ChainPEM()), "\n"), "\n", " \t")},
@@ -124,7 +124,11 @@ func TestCustomEncodings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			a, _ := headerAuth(t, pki, httpauth.Source{Header: "X-Cert", Encoding: tt.enc})
+			a, _ := headerAuth(t, pki, httpauth.Source{Header: "X-Cert", Encoding: tt.enc}, func(c *httpauth.Config) {
+				if tt.enc == httpauth.Base64DER {
+					c.Intermediates = pki.Intermediate.Pool()
+				}
+			})
 			id, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-Cert", tt.value}))
 			require.NoError(t, err)
 			assert.Equal(t, "alice", id.Certificate.Subject.CommonName)

@@ -58,10 +58,11 @@ func TestMaxChainLengthIsInclusive(t *testing.T) {
 func TestVerifiedChainLongerThanPresented(t *testing.T) {
 	pki := testpki.MustSet(t)
 	// Only the leaf is presented (1 certificate); the verified chain adds
-	// the intermediate from the pool and the root (3).
-	roots := pki.Root.Pool()
-	a := mustNew(t, httpauth.Config{Source: httpauth.Source{Preset: httpauth.PresetCaddy, TrustedProxies: loopback}, Roots: roots, MaxChainLength: 2})
-	_, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-Client-Cert", encodeDER(pki.Alice.Cert.Raw, pki.Intermediate.Cert.Raw)}))
+	// the intermediate from Config.Intermediates and the root (3).
+	known := x509.NewCertPool()
+	known.AddCert(pki.Intermediate.Cert)
+	a := mustNew(t, httpauth.Config{Source: httpauth.Source{Preset: httpauth.PresetCaddy, TrustedProxies: loopback}, Roots: pki.Root.Pool(), Intermediates: known, MaxChainLength: 2})
+	_, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-Client-Cert", encodeDER(pki.Alice.Cert.Raw)}))
 	assert.ErrorIs(t, err, httpauth.ErrChainTooLong)
 	assert.Contains(t, err.Error(), "verified chain has 3")
 }

@@ -1,6 +1,7 @@
 package httpauth
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net/http"
 )
@@ -34,6 +35,9 @@ func (a *Authenticator) fromTLS(r *http.Request) (*Identity, error) {
 		if err := checkUsage(leaf); err != nil {
 			return nil, unauthorized(err)
 		}
+		if err := checkVerifiedLeaf(leaf, chain); err != nil {
+			return nil, unauthorized(err)
+		}
 		return a.newIdentity(leaf, "", chain, "", true), nil
 	}
 	// A client reconnecting with the same leaf is verified once. The key is
@@ -44,9 +48,31 @@ func (a *Authenticator) fromTLS(r *http.Request) (*Identity, error) {
 	if e, ok := a.cache.get(key, roots); ok && a.checkChain(e.chain) == nil {
 		return a.newIdentity(e.leaf, e.fingerprint, e.chain, "", true), nil
 	}
+	// A refusal is keyed by everything presented: the same leaf may pass
+	// with the intermediate it lacked the first time.
+	failKey := tlsFailureKey(r.TLS.PeerCertificates)
+	if e, ok := a.cache.failed(failKey, roots); ok {
+		return nil, e
+	}
 	chain, err := a.verifyLeaf(leaf, r.TLS.PeerCertificates[1:], roots)
 	if err != nil {
-		return nil, unauthorized(err)
+		e := unauthorized(err)
+		a.cache.fail(failKey, roots, e)
+		return nil, e
 	}
 	return a.remember(key, roots, leaf, chain, "", true), nil
+}
+
+// checkVerifiedLeaf applies the leaf policy of verifyLeaf to a chain the
+// TLS layer built: a CA certificate passes only as the whole chain, that
+// is, as one of the listener's ClientCAs itself.
+func checkVerifiedLeaf(leaf *x509.Certificate, chain []*x509.Certificate) error {
+	isCA, err := checkLeafPolicy(leaf)
+	if err != nil {
+		return err
+	}
+	if isCA && len(chain) != 1 {
+		return fmt.Errorf("%w: certificate %s (serial %s) has CA:TRUE or keyCertSign and is not itself one of the listener's ClientCAs; issue client certificates with CA:FALSE", ErrLeafIsCA, shortFP(leaf), serialHex(leaf))
+	}
+	return nil
 }

@@ -12,38 +12,43 @@ import (
 // crypto/x509, which would let server certificates in (VAL-03).
 var clientAuth = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 
-// verifyLeaf verifies leaf with intermediates against the current roots and
-// returns the verified chain, leaf first. Presented certificates are only
-// ever intermediates, never trust anchors (CHN-04).
-func (a *Authenticator) verifyLeaf(leaf *x509.Certificate, intermediates []*x509.Certificate, roots *x509.CertPool) ([]*x509.Certificate, error) {
-	if 1+len(intermediates) > a.maxChain {
-		return nil, fmt.Errorf("%w: %d certificates, at most %d allowed (Config.MaxChainLength)", ErrChainTooLong, 1+len(intermediates), a.maxChain)
+// verifyLeaf verifies leaf with the presented intermediates against the
+// current roots and returns the verified chain, leaf first. Presented
+// certificates are only ever intermediates, never trust anchors (CHN-04).
+//
+// Everything a client controls is screened before the first signature
+// check, and the path is proven from the top down (see path.go), so the
+// work of one call is bounded by the configured roots and intermediates,
+// not by what was presented.
+func (a *Authenticator) verifyLeaf(leaf *x509.Certificate, presented []*x509.Certificate, roots *x509.CertPool) ([]*x509.Certificate, error) {
+	presented, err := a.screen(leaf, presented)
+	if err != nil {
+		return nil, err
 	}
 	now := a.now()
 	if err := a.checkLeaf(leaf, now); err != nil {
 		return nil, err
 	}
+	isCA, err := checkLeafPolicy(leaf)
+	if err != nil {
+		return nil, err
+	}
 	if roots == nil {
 		return nil, fmt.Errorf("%w: certificate %s was not verified by the TLS layer; set Config.Roots, or make the listener verify with tls.RequireAndVerifyClientCert and ClientCAs", ErrNoRoots, shortFP(leaf))
-	}
-	pool := x509.NewCertPool()
-	for _, c := range intermediates {
-		pool.AddCert(c)
 	}
 	at := now
 	if now.Before(leaf.NotBefore) {
 		at = leaf.NotBefore // within ClockSkew, checked by checkLeaf
 	}
-	chains, err := leaf.Verify(x509.VerifyOptions{
-		Roots:         roots,
-		Intermediates: pool,
-		CurrentTime:   at,
-		KeyUsages:     clientAuth,
-	})
-	if err != nil {
-		return nil, verifyError(leaf, err)
+	var chain []*x509.Certificate
+	if isCA {
+		chain, err = a.verifyPinned(leaf, roots, at)
+	} else {
+		chain, err = a.verifyPath(leaf, presented, roots, at)
 	}
-	chain := chains[0]
+	if err != nil {
+		return nil, err
+	}
 	if !at.Equal(now) {
 		// Verified at the leaf's NotBefore: the skew is for the leaf only,
 		// so the rest of the chain must be valid now.
@@ -55,6 +60,52 @@ func (a *Authenticator) verifyLeaf(leaf *x509.Certificate, intermediates []*x509
 		return nil, fmt.Errorf("%w: verified chain has %d certificates, at most %d allowed (Config.MaxChainLength)", ErrChainTooLong, len(chain), a.maxChain)
 	}
 	return chain, nil
+}
+
+// verifyPath builds the chain over the one path the presented
+// certificates offer, once proven, and the known intermediates.
+func (a *Authenticator) verifyPath(leaf *x509.Certificate, presented []*x509.Certificate, roots *x509.CertPool, at time.Time) ([]*x509.Certificate, error) {
+	path, err := issuerPath(leaf, presented)
+	if err != nil {
+		return nil, err
+	}
+	if path, err = a.trustedPath(leaf, path, roots, at); err != nil {
+		return nil, err
+	}
+	pool := a.known
+	if len(path) > 0 {
+		if pool == nil {
+			pool = x509.NewCertPool()
+		} else {
+			pool = pool.Clone()
+		}
+		for _, c := range path {
+			pool.AddCert(c)
+		}
+	}
+	chains, err := leaf.Verify(x509.VerifyOptions{
+		Roots:         roots,
+		Intermediates: pool,
+		CurrentTime:   at,
+		KeyUsages:     clientAuth,
+	})
+	if err != nil {
+		return nil, a.verifyError(leaf, err, roots)
+	}
+	return chains[0], nil
+}
+
+// verifyPinned accepts a CA certificate as a client certificate only when
+// it is itself one of the roots: a pinned self-signed client, which
+// `openssl req -x509` marks CA:TRUE by default. Any other CA certificate
+// names an authority, not a client, and would let whoever holds a CA key
+// pass with the CA's own name.
+func (a *Authenticator) verifyPinned(leaf *x509.Certificate, roots *x509.CertPool, at time.Time) ([]*x509.Certificate, error) {
+	chains, err := leaf.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: at, KeyUsages: clientAuth})
+	if err == nil && len(chains[0]) == 1 {
+		return chains[0], nil
+	}
+	return nil, fmt.Errorf("%w: certificate %s (serial %s) has CA:TRUE or keyCertSign and is not one of Config.Roots; issue client certificates with CA:FALSE, or put this exact certificate in the roots to pin it", ErrLeafIsCA, shortFP(leaf), serialHex(leaf))
 }
 
 // checkLeaf checks what is cheap and gives the most precise reason first:
@@ -107,6 +158,16 @@ func (a *Authenticator) checkChain(chain []*x509.Certificate) error {
 	return nil
 }
 
+// verifyError maps crypto/x509 errors onto the sentinel reasons, saying
+// so when the roots in force are empty (withdrawn by their provider).
+func (a *Authenticator) verifyError(leaf *x509.Certificate, err error, roots *x509.CertPool) error {
+	var unknown x509.UnknownAuthorityError
+	if errors.As(err, &unknown) && emptyPool(roots) {
+		return fmt.Errorf("%w: certificate %s: the roots in force are empty, so every CA is withdrawn%s", ErrUnknownAuthority, shortFP(leaf), providerErr(a.roots))
+	}
+	return verifyError(leaf, err)
+}
+
 // verifyError maps crypto/x509 errors onto the sentinel reasons.
 func verifyError(leaf *x509.Certificate, err error) error {
 	var (
@@ -157,4 +218,21 @@ func ekuNames(ekus []x509.ExtKeyUsage) string {
 		}
 	}
 	return "only " + out
+}
+
+// emptyPool reports whether pool holds no certificate. Only asked on a
+// refusal, so the allocation of Subjects does not matter.
+func emptyPool(pool *x509.CertPool) bool {
+	return pool != nil && len(pool.Subjects()) == 0 //nolint:staticcheck // not a system pool
+}
+
+// providerErr is the roots provider's own account of its state, such as
+// [FileRoots.Err], for a refusal's reason.
+func providerErr(p RootsProvider) string {
+	if e, ok := p.(interface{ Err() error }); ok {
+		if err := e.Err(); err != nil {
+			return " (" + err.Error() + ")"
+		}
+	}
+	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
+	"hash/maphash"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -27,10 +28,11 @@ import (
 //
 // A nil *verdictCache is a disabled cache.
 type verdictCache struct {
-	ok  *lru.Cache[cacheKey, cacheEntry]
-	bad *lru.Cache[cacheKey, failure]
-	ttl time.Duration // zero: failures are not remembered
-	now func() time.Time
+	ok   *lru.Cache[cacheKey, cacheEntry]
+	bad  *lru.Cache[cacheKey, failure]
+	ttl  time.Duration // zero: failures are not remembered
+	now  func() time.Time
+	seed maphash.Seed
 }
 
 // cacheKey is the exact certificate and chain header values, or TLS DER.
@@ -39,6 +41,7 @@ type cacheKey struct {
 	tls          bool // DER from the TLS connection, not header text
 	digest       bool // value is the SHA-256 of a value too long to keep
 	value, chain string
+	sum          uint64 // TLS failures: keyed hash of the intermediates
 }
 
 // maxCacheKeyBytes bounds what one entry's key may hold. Real certificate
@@ -72,7 +75,7 @@ func newVerdictCache(size int, ttl time.Duration, now func() time.Time) *verdict
 		return nil
 	}
 	bad, _ := lru.New[cacheKey, failure](min(size, maxFailures))
-	return &verdictCache{ok: ok, bad: bad, ttl: ttl, now: now}
+	return &verdictCache{ok: ok, bad: bad, ttl: ttl, now: now, seed: maphash.MakeSeed()}
 }
 
 func (c *verdictCache) get(key cacheKey, roots *x509.CertPool) (cacheEntry, bool) {
@@ -131,17 +134,21 @@ func (k cacheKey) failureKey() cacheKey {
 	return cacheKey{tls: k.tls, digest: true, value: string(h.Sum(nil))}
 }
 
-// tlsFailureKey keys a TLS verdict by the leaf and every intermediate
-// presented with it. DER is self-delimiting, so the concatenation is
-// unambiguous.
-func tlsFailureKey(certs []*x509.Certificate) cacheKey {
-	n := 0
-	for _, c := range certs[1:] {
-		n += len(c.Raw)
+// tlsFailureKey keys a TLS verdict by the leaf's DER (leafKey) and a
+// hash of every intermediate presented with it, keyed with a random seed
+// of this cache so no client can aim for a collision. Only the holder of
+// the leaf's private key can present that leaf in a handshake, so at worst
+// a client collides with itself, for at most the failure lifetime. Hashing
+// rather than copying the intermediates keeps a repeated refusal as cheap
+// as a cache hit.
+func (c *verdictCache) tlsFailureKey(leafKey string, certs []*x509.Certificate) cacheKey {
+	if c == nil {
+		return cacheKey{}
 	}
-	chain := make([]byte, 0, n)
-	for _, c := range certs[1:] {
-		chain = append(chain, c.Raw...)
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	for _, cert := range certs[1:] {
+		h.Write(cert.Raw) // DER is self-delimiting: the concatenation is unambiguous
 	}
-	return cacheKey{tls: true, value: string(certs[0].Raw), chain: string(chain)}
+	return cacheKey{tls: true, value: leafKey, sum: h.Sum64()}
 }

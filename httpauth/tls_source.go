@@ -44,13 +44,14 @@ func (a *Authenticator) fromTLS(r *http.Request) (*Identity, error) {
 	// the leaf alone: once it chained to these roots, the intermediates it
 	// is presented with later do not change that, and a client cannot grow
 	// the cache by varying them. The clock is re-checked on every hit.
-	key := cacheKey{tls: true, value: string(leaf.Raw)}
+	leafKey := string(leaf.Raw)
+	key := cacheKey{tls: true, value: leafKey}
 	if e, ok := a.cache.get(key, roots); ok && a.checkChain(e.chain) == nil {
 		return a.newIdentity(e.leaf, e.fingerprint, e.chain, "", true), nil
 	}
 	// A refusal is keyed by everything presented: the same leaf may pass
 	// with the intermediate it lacked the first time.
-	failKey := tlsFailureKey(r.TLS.PeerCertificates)
+	failKey := a.cache.tlsFailureKey(leafKey, r.TLS.PeerCertificates)
 	if e, ok := a.cache.failed(failKey, roots); ok {
 		return nil, e
 	}

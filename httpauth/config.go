@@ -91,9 +91,11 @@ type Config struct {
 	// CacheSize bounds the cache of verified certificates, keyed by the
 	// exact header bytes, or by the DER a TLS client presented when the
 	// library verifies it (RequestClientCert), so a reconnecting client is
-	// not parsed and verified again. Zero: DefaultCacheSize; negative: no
-	// cache. Validity is still checked on every hit, and a change of roots
-	// empties it.
+	// not parsed and verified again. Validity is still checked on every
+	// hit, and a change of roots empties it. Refusals are remembered apart
+	// (see FailureCacheTTL), in at most min(CacheSize, 256) entries, so
+	// that no client can push a good entry out by sending bad ones. Zero:
+	// DefaultCacheSize; negative: neither cache.
 	CacheSize int
 
 	// FailureCacheTTL is how long a refused certificate (with the exact

@@ -65,17 +65,19 @@ func mayIssue(parent, child *x509.Certificate) bool {
 // certificate a configured root or known intermediate vouches for,
 // directly or through the certificates above it. The top is checked
 // against those pools; each certificate below it with the key of the one
-// above, now proven. A top that no pool vouches for is dropped and the next
-// one tried, so a stale root copy appended by a client does no harm. A
-// chain that is invalid for another reason (expired, not yet valid,
-// outside a name constraint) is refused with that reason.
-func (a *Authenticator) trustedPath(leaf *x509.Certificate, path []*x509.Certificate, roots *x509.CertPool, at time.Time) ([]*x509.Certificate, error) {
+// above, now proven. A top that fails is dropped and the next one tried:
+// a client may append a stale root copy or an expired cross-certificate
+// (as in the 2020 AddTrust expiry) to a chain that is good without it.
+// The first such failure is returned beside the path, so that a refusal
+// can still say "expired" rather than "unknown authority".
+func (a *Authenticator) trustedPath(path []*x509.Certificate, roots *x509.CertPool, at time.Time) ([]*x509.Certificate, error) {
+	var first error
 	for len(path) > 0 {
 		top := len(path) - 1
 		if err := a.anchored(path[top], roots, at); err != nil {
 			var unknown x509.UnknownAuthorityError
-			if !errors.As(err, &unknown) {
-				return nil, verifyError(leaf, err)
+			if first == nil && !errors.As(err, &unknown) {
+				first = err
 			}
 			path = path[:top]
 			continue
@@ -83,12 +85,12 @@ func (a *Authenticator) trustedPath(leaf *x509.Certificate, path []*x509.Certifi
 		for k := top - 1; k >= 0; k-- {
 			if !a.issuedBy(path[k], path[k+1], roots) {
 				// Nothing below a broken link can chain through it.
-				return nil, nil
+				return nil, first
 			}
 		}
-		return path, nil
+		return path, first
 	}
-	return nil, nil
+	return nil, first
 }
 
 // anchored verifies c against the configured roots and known

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/certgate/certgate/httpauth"
 	"github.com/certgate/certgate/internal/testpki"
@@ -157,8 +158,15 @@ func TestStaleRootCopyDoesNotBreakTheChain(t *testing.T) {
 	// client bundle with an outdated root holds: it vouches for nothing,
 	// and the chain below it still reaches the configured root.
 	stale := mint(t, caTemplate(pki.Root.Cert.Subject), nil, p256(t).Public(), p256(t))
-	for mode, err := range presenting(t, httpauth.Config{Roots: pki.Root.Pool()}, append(chainOf(pki.Alice), stale)) {
-		assert.NoError(t, err, mode)
+	// The root's own key and name in an expired copy, as the expired
+	// AddTrust cross-certificate was in 2020.
+	expiredTmpl := caTemplate(pki.Root.Cert.Subject)
+	expiredTmpl.NotBefore, expiredTmpl.NotAfter = pki.Root.Cert.NotBefore, pki.Root.Cert.NotBefore.Add(time.Minute)
+	expired := mint(t, expiredTmpl, pki.Root.Cert, pki.Root.Cert.PublicKey, pki.Root.Key)
+	for name, extra := range map[string]*x509.Certificate{"other key": stale, "expired copy": expired} {
+		for mode, err := range presenting(t, httpauth.Config{Roots: pki.Root.Pool()}, append(chainOf(pki.Alice), extra)) {
+			assert.NoError(t, err, "%s, %s", name, mode)
+		}
 	}
 }
 

@@ -69,9 +69,7 @@ func (a *Authenticator) verifyPath(leaf *x509.Certificate, presented []*x509.Cer
 	if err != nil {
 		return nil, err
 	}
-	if path, err = a.trustedPath(leaf, path, roots, at); err != nil {
-		return nil, err
-	}
+	path, pathErr := a.trustedPath(path, roots, at)
 	pool := a.known
 	if len(path) > 0 {
 		if pool == nil {
@@ -89,6 +87,11 @@ func (a *Authenticator) verifyPath(leaf *x509.Certificate, presented []*x509.Cer
 		CurrentTime:   at,
 		KeyUsages:     clientAuth,
 	})
+	var unknown x509.UnknownAuthorityError
+	if errors.As(err, &unknown) && pathErr != nil {
+		// What kept the presented path out is the better reason.
+		err = pathErr
+	}
 	if err != nil {
 		return nil, a.verifyError(leaf, err, roots)
 	}

@@ -20,18 +20,30 @@ import (
 // refuses every request with a 500 whose logged reason says what to fix.
 
 // AllowCN allows leaves whose subject common name is one of names (exact,
-// case-sensitive).
+// case-sensitive). A subject with more than one CN attribute is refused
+// whatever the names: which of them is the common name depends on who
+// reads it (see [Identity.CommonName]).
 func AllowCN(names ...string) Authorizer {
 	if bad := checkEntries("AllowCN", names); bad != nil {
 		return bad
 	}
 	set := toSet(names, nil)
 	return func(_ context.Context, id *Identity) error {
-		if set[id.Certificate.Subject.CommonName] {
+		cn, n := commonNames(id.Certificate.Subject)
+		if n > 1 {
+			return ambiguousCN("subject", n)
+		}
+		if n == 1 && set[cn] {
 			return nil
 		}
-		return fmt.Errorf("common name %q not allowed", truncate(id.Certificate.Subject.CommonName))
+		return fmt.Errorf("common name %q not allowed", truncate(cn))
 	}
+}
+
+// ambiguousCN is the refusal of a name with several CN attributes; what is
+// "subject" or "issuer".
+func ambiguousCN(what string, n int) error {
+	return fmt.Errorf("%s has %d CN attributes; the common name is ambiguous", what, n)
 }
 
 // AllowFingerprints allows leaves whose SHA-256 fingerprint is listed. Each
@@ -73,11 +85,15 @@ func normalizeFingerprint(f string) (string, bool) {
 // each given value must be among the issuer's values for that attribute
 // (so a multi-valued O or OU matches when it holds all given values).
 // Attributes left empty in name are not checked; an empty name is refused.
+// An issuer name with more than one CN attribute is refused whatever name
+// holds, as [AllowCN] refuses such a subject, and so is a name asking for
+// more than one CN.
 func AllowIssuer(name pkix.Name) Authorizer {
 	return allowName("AllowIssuer", "issuer", name, func(c *x509.Certificate) pkix.Name { return c.Issuer })
 }
 
-// AllowSubject is [AllowIssuer] for the leaf's subject.
+// AllowSubject is [AllowIssuer] for the leaf's subject: it too refuses a
+// subject with more than one CN attribute.
 func AllowSubject(name pkix.Name) Authorizer {
 	return allowName("AllowSubject", "subject", name, func(c *x509.Certificate) pkix.Name { return c.Subject })
 }
@@ -90,8 +106,15 @@ func allowName(helper, what string, want pkix.Name, get func(*x509.Certificate) 
 	if len(required) == 0 {
 		return misconfigured(helper + ": empty name would match everything; set at least one attribute")
 	}
+	if _, n := commonNames(pkix.Name{Names: required}); n > 1 {
+		return misconfigured(fmt.Sprintf("%s: name asks for %d CN attributes; a certificate with several is refused as ambiguous, so ask for one", helper, n))
+	}
 	return func(_ context.Context, id *Identity) error {
-		have := get(id.Certificate).Names
+		name := get(id.Certificate)
+		if _, n := commonNames(name); n > 1 {
+			return ambiguousCN(what, n)
+		}
+		have := name.Names
 		for _, req := range required {
 			if !slices.ContainsFunc(have, func(h pkix.AttributeTypeAndValue) bool {
 				return h.Type.Equal(req.Type) && h.Value == req.Value

@@ -130,6 +130,8 @@ func TestAllowHelpersFailClosedOnBadArguments(t *testing.T) {
 		"AllowSerial non-hex":        httpauth.AllowSerial("12:xy"),
 		"AllowIssuer empty name":     httpauth.AllowIssuer(pkix.Name{}),
 		"AllowSubject empty name":    httpauth.AllowSubject(pkix.Name{}),
+		"AllowSubject two CNs":       httpauth.AllowSubject(pkix.Name{ExtraNames: []pkix.AttributeTypeAndValue{{Type: oidCN, Value: "a"}, {Type: oidCN, Value: "b"}}}),
+		"AllowIssuer two CNs":        httpauth.AllowIssuer(pkix.Name{CommonName: "a", ExtraNames: []pkix.AttributeTypeAndValue{{Type: oidCN, Value: "b"}, {Type: oidCN, Value: "c"}}}),
 		"AllowOU empty":              httpauth.AllowOU(),
 		"AllowOrganization empty":    httpauth.AllowOrganization(),
 		"AllowSAN empty":             httpauth.AllowSAN(),
@@ -154,6 +156,79 @@ func TestAllowHelpersFailClosedOnBadArguments(t *testing.T) {
 			assert.Contains(t, err.Error(), "httpauth."+strings.Fields(name)[0])
 		})
 	}
+}
+
+func TestDuplicateCNRefusedByAllowCN(t *testing.T) {
+	pki := testpki.MustSet(t)
+	// A CA that vetted the first CN (eve) let the requester add a second
+	// one; crypto/x509's Subject.CommonName reads alice.
+	leaf, err := pki.Intermediate.Leaf(withCNs("eve", "alice"))
+	require.NoError(t, err)
+	id := identityOf(leaf)
+	tests := []struct {
+		name  string
+		names []string
+	}{
+		{"last CN listed", []string{"alice"}},
+		{"first CN listed", []string{"eve"}},
+		{"both CNs listed", []string{"eve", "alice"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := httpauth.AllowCN(tt.names...)(t.Context(), id)
+			assert.EqualError(t, err, "subject has 2 CN attributes; the common name is ambiguous")
+		})
+	}
+
+	t.Run("through Authenticate", func(t *testing.T) {
+		t.Parallel()
+		a := mustNew(t, httpauth.Config{Roots: pki.Root.Pool(), Authorize: httpauth.AllowCN("alice")})
+		got, err := a.Authenticate(tlsRequest(leaf))
+		assert.ErrorIs(t, err, httpauth.ErrDenied)
+		assert.Equal(t, http.StatusForbidden, statusOf(t, err))
+		require.NotNil(t, got, "who was refused stays visible")
+		_, ok := got.CommonName()
+		assert.False(t, ok)
+	})
+}
+
+func TestDuplicateCNRefusedByAllowSubject(t *testing.T) {
+	pki := testpki.MustSet(t)
+	leaf, err := pki.Intermediate.Leaf(withCNs("eve", "alice"))
+	require.NoError(t, err)
+	// An intermediate whose own subject has two CNs issues a leaf with
+	// one: the leaf's issuer name is the ambiguous one.
+	twoCNCA, err := pki.Root.Intermediate(withCNs("certgate test intermediate", "other CA"))
+	require.NoError(t, err)
+	underTwoCNCA, err := twoCNCA.Leaf(testpki.WithCN("alice"))
+	require.NoError(t, err)
+	tests := []struct {
+		name  string
+		authz httpauth.Authorizer
+		leaf  *testpki.Leaf
+		want  string
+	}{
+		{"subject asks for the last CN", httpauth.AllowSubject(pkix.Name{CommonName: "alice"}), leaf, "subject"},
+		{"subject asks for the first CN", httpauth.AllowSubject(pkix.Name{CommonName: "eve"}), leaf, "subject"},
+		{"subject asks for no CN", httpauth.AllowSubject(pkix.Name{Organization: []string{"Acme"}}), leaf, "subject"},
+		{"issuer asks for the first CN", httpauth.AllowIssuer(pkix.Name{CommonName: "certgate test intermediate"}), underTwoCNCA, "issuer"},
+		{"issuer asks for no CN", httpauth.AllowIssuer(pkix.Name{Organization: []string{"Acme"}}), underTwoCNCA, "issuer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.authz(t.Context(), identityOf(tt.leaf))
+			assert.EqualError(t, err, tt.want+" has 2 CN attributes; the common name is ambiguous")
+		})
+	}
+
+	// Control: one CN and the same O pass, so the refusals above are due
+	// to the second CN alone.
+	single, err := pki.Intermediate.Leaf(withCNs("alice"))
+	require.NoError(t, err)
+	assert.NoError(t, httpauth.AllowSubject(pkix.Name{CommonName: "alice", Organization: []string{"Acme"}})(t.Context(), identityOf(single)))
+	assert.NoError(t, httpauth.AllowIssuer(pkix.Name{CommonName: "certgate test intermediate"})(t.Context(), identityOf(single)))
 }
 
 func TestAllowSPIFFEIDNeedsExactlyOneURI(t *testing.T) {

@@ -34,7 +34,8 @@ func ExampleNew() {
 	}
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := httpauth.FromContext(r.Context())
-		fmt.Fprintf(w, "hello %s", id.Certificate.Subject.CommonName)
+		cn, _ := id.CommonName()
+		fmt.Fprintf(w, "hello %s", cn)
 	})
 	srv := httptest.NewUnstartedServer(a.Middleware(api))
 	if srv.TLS, err = a.TLSConfig(pki.Server.TLSCertificate()); err != nil {

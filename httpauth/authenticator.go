@@ -133,6 +133,9 @@ func (a *Authenticator) newIdentity(leaf *x509.Certificate, fp string, chain []*
 	if a.chain {
 		id.Chain = chain
 	}
+	if verified {
+		id.verifiedChain = chain
+	}
 	return id
 }
 

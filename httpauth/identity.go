@@ -34,6 +34,13 @@ type Identity struct {
 	// without verification because [Config.InsecureSkipHeaderVerification]
 	// is set.
 	Verified bool
+
+	// verifiedChain is the chain the Authenticator verified, leaf first,
+	// whatever Config.IncludeChain says: helpers that depend on the issuer
+	// (AllowIssuerSerial) or on the chain's name constraints (AllowEmail)
+	// read it. Nil when the certificate was not verified, and in
+	// identities built outside this package.
+	verifiedChain []*x509.Certificate
 }
 
 // CommonName returns the leaf's subject common name (CN) and true when the

@@ -2,6 +2,8 @@ package httpauth_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
@@ -117,35 +119,39 @@ func TestAllowHelpersFailClosedOnBadArguments(t *testing.T) {
 	pki := testpki.MustSet(t)
 	id := identityOf(pki.Alice)
 	for name, az := range map[string]httpauth.Authorizer{
-		"AllowCN empty":              httpauth.AllowCN(),
-		"AllowCN empty entry":        httpauth.AllowCN("alice", ""),
-		"AllowOU blank entry":        httpauth.AllowOU(" "),
-		"AllowEmail empty entry":     httpauth.AllowEmail(""),
-		"AllowSAN empty entry":       httpauth.AllowSAN(""),
-		"AllowSAN prefix only":       httpauth.AllowSAN("DNS:"),
-		"AllowFingerprints empty":    httpauth.AllowFingerprints(),
-		"AllowFingerprints short":    httpauth.AllowFingerprints("abcd"),
-		"AllowFingerprints non-hex":  httpauth.AllowFingerprints(strings.Repeat("zz", 32)),
-		"AllowSerial empty":          httpauth.AllowSerial(),
-		"AllowSerial non-hex":        httpauth.AllowSerial("12:xy"),
-		"AllowIssuer empty name":     httpauth.AllowIssuer(pkix.Name{}),
-		"AllowSubject empty name":    httpauth.AllowSubject(pkix.Name{}),
-		"AllowSubject two CNs":       httpauth.AllowSubject(pkix.Name{ExtraNames: []pkix.AttributeTypeAndValue{{Type: oidCN, Value: "a"}, {Type: oidCN, Value: "b"}}}),
-		"AllowIssuer two CNs":        httpauth.AllowIssuer(pkix.Name{CommonName: "a", ExtraNames: []pkix.AttributeTypeAndValue{{Type: oidCN, Value: "b"}, {Type: oidCN, Value: "c"}}}),
-		"AllowOU empty":              httpauth.AllowOU(),
-		"AllowOrganization empty":    httpauth.AllowOrganization(),
-		"AllowSAN empty":             httpauth.AllowSAN(),
-		"AllowEmail empty":           httpauth.AllowEmail(),
-		"AllowSPIFFEID empty":        httpauth.AllowSPIFFEID(),
-		"AllowSPIFFEID not spiffe":   httpauth.AllowSPIFFEID("https://example.org"),
-		"AllowSPIFFEID upper domain": httpauth.AllowSPIFFEID("spiffe://Example.org"),
-		"AllowSPIFFEID dot segment":  httpauth.AllowSPIFFEID("spiffe://example.org/a/../b"),
-		"AllowSPIFFEID query":        httpauth.AllowSPIFFEID("spiffe://example.org/a?b"),
-		"AllowSPIFFEID slash":        httpauth.AllowSPIFFEID("spiffe://example.org/"),
-		"AllowSPIFFEID port":         httpauth.AllowSPIFFEID("spiffe://example.org:1/a"),
-		"AllowSPIFFEID bad URI":      httpauth.AllowSPIFFEID("spiffe://%zz"),
-		"AllOf empty":                httpauth.AllOf(),
-		"AnyOf empty":                httpauth.AnyOf(),
+		"AllowCN empty":                     httpauth.AllowCN(),
+		"AllowCN empty entry":               httpauth.AllowCN("alice", ""),
+		"AllowOU blank entry":               httpauth.AllowOU(" "),
+		"AllowEmail empty entry":            httpauth.AllowEmail(""),
+		"AllowSAN empty entry":              httpauth.AllowSAN(""),
+		"AllowSAN prefix only":              httpauth.AllowSAN("DNS:"),
+		"AllowFingerprints empty":           httpauth.AllowFingerprints(),
+		"AllowFingerprints short":           httpauth.AllowFingerprints("abcd"),
+		"AllowFingerprints non-hex":         httpauth.AllowFingerprints(strings.Repeat("zz", 32)),
+		"AllowSerial empty":                 httpauth.AllowSerial(),
+		"AllowSerial non-hex":               httpauth.AllowSerial("12:xy"),
+		"AllowIssuerSerial nil issuer":      httpauth.AllowIssuerSerial(nil, "01"),
+		"AllowIssuerSerial unparsed issuer": httpauth.AllowIssuerSerial(&x509.Certificate{}, "01"),
+		"AllowIssuerSerial no serials":      httpauth.AllowIssuerSerial(pki.Intermediate.Cert),
+		"AllowIssuerSerial non-hex":         httpauth.AllowIssuerSerial(pki.Intermediate.Cert, "01", "0x"),
+		"AllowIssuer empty name":            httpauth.AllowIssuer(pkix.Name{}),
+		"AllowSubject empty name":           httpauth.AllowSubject(pkix.Name{}),
+		"AllowSubject two CNs":              httpauth.AllowSubject(pkix.Name{ExtraNames: []pkix.AttributeTypeAndValue{{Type: oidCN, Value: "a"}, {Type: oidCN, Value: "b"}}}),
+		"AllowIssuer two CNs":               httpauth.AllowIssuer(pkix.Name{CommonName: "a", ExtraNames: []pkix.AttributeTypeAndValue{{Type: oidCN, Value: "b"}, {Type: oidCN, Value: "c"}}}),
+		"AllowOU empty":                     httpauth.AllowOU(),
+		"AllowOrganization empty":           httpauth.AllowOrganization(),
+		"AllowSAN empty":                    httpauth.AllowSAN(),
+		"AllowEmail empty":                  httpauth.AllowEmail(),
+		"AllowSPIFFEID empty":               httpauth.AllowSPIFFEID(),
+		"AllowSPIFFEID not spiffe":          httpauth.AllowSPIFFEID("https://example.org"),
+		"AllowSPIFFEID upper domain":        httpauth.AllowSPIFFEID("spiffe://Example.org"),
+		"AllowSPIFFEID dot segment":         httpauth.AllowSPIFFEID("spiffe://example.org/a/../b"),
+		"AllowSPIFFEID query":               httpauth.AllowSPIFFEID("spiffe://example.org/a?b"),
+		"AllowSPIFFEID slash":               httpauth.AllowSPIFFEID("spiffe://example.org/"),
+		"AllowSPIFFEID port":                httpauth.AllowSPIFFEID("spiffe://example.org:1/a"),
+		"AllowSPIFFEID bad URI":             httpauth.AllowSPIFFEID("spiffe://%zz"),
+		"AllOf empty":                       httpauth.AllOf(),
+		"AnyOf empty":                       httpauth.AnyOf(),
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := az(t.Context(), id)
@@ -292,6 +298,90 @@ func TestAllowEmailSubjectAttributeIgnoredUnderNameConstraints(t *testing.T) {
 		require.NotNil(t, id)
 		require.False(t, id.Verified)
 		assert.ErrorIs(t, err, httpauth.ErrDenied)
+	})
+}
+
+func TestAllowIssuerSerial(t *testing.T) {
+	root, err := testpki.NewRoot()
+	require.NoError(t, err)
+	devices, err := root.Intermediate(testpki.WithCN("devices"))
+	require.NoError(t, err)
+	partners, err := root.Intermediate(testpki.WithCN("partners"))
+	require.NoError(t, err)
+	// Same name as devices, another key: a look-alike CA.
+	lookalike, err := root.Intermediate(testpki.WithCN("devices"))
+	require.NoError(t, err)
+	require.Equal(t, devices.Cert.RawSubject, lookalike.Cert.RawSubject)
+
+	// devices cross-signed by an unrelated root: same subject and key,
+	// another certificate.
+	otherRoot, err := testpki.NewRoot(testpki.WithCN("other root"))
+	require.NoError(t, err)
+	crossDER, err := x509.CreateCertificate(rand.Reader, devices.Cert, otherRoot.Cert, devices.Cert.PublicKey, otherRoot.Key)
+	require.NoError(t, err)
+	crossSigned := mustParse(t, crossDER)
+	require.NotEqual(t, devices.Cert.Raw, crossSigned.Raw)
+	// devices' key under another name: not the leaves' issuer.
+	renamedTmpl := *devices.Cert
+	renamedTmpl.RawSubject, renamedTmpl.Subject = nil, pkix.Name{CommonName: "renamed"}
+	renamedDER, err := x509.CreateCertificate(rand.Reader, &renamedTmpl, root.Cert, devices.Cert.PublicKey, root.Key)
+	require.NoError(t, err)
+	renamed := mustParse(t, renamedDER)
+	require.Equal(t, devices.Cert.RawSubjectPublicKeyInfo, renamed.RawSubjectPublicKeyInfo)
+
+	serial := testpki.WithSerial(big.NewInt(0x1001))
+	mint := func(ca *testpki.Authority) *testpki.Leaf {
+		l, err := ca.Leaf(serial)
+		require.NoError(t, err)
+		return l
+	}
+	fromDevices, fromPartners, fromLookalike := mint(devices), mint(partners), mint(lookalike)
+	fromRoot := mint(root)
+
+	tests := []struct {
+		name  string
+		authz httpauth.Authorizer
+		leaf  *testpki.Leaf
+		allow bool
+	}{
+		{"listed serial from the issuer", httpauth.AllowIssuerSerial(devices.Cert, "10:01"), fromDevices, true},
+		{"same serial under another CA refused", httpauth.AllowIssuerSerial(devices.Cert, "10:01"), fromPartners, false},
+		{"same serial under a CA with the same name refused", httpauth.AllowIssuerSerial(devices.Cert, "10:01"), fromLookalike, false},
+		{"unlisted serial from the issuer", httpauth.AllowIssuerSerial(devices.Cert, "1002"), fromDevices, false},
+		{"issuer key under another name refused", httpauth.AllowIssuerSerial(renamed, "1001"), fromDevices, false},
+		{"cross-signed issuer certificate matches", httpauth.AllowIssuerSerial(crossSigned, "0x1001"), fromDevices, true},
+		{"leaf issued by the root", httpauth.AllowIssuerSerial(root.Cert, "1001"), fromRoot, true},
+		{"root is not the intermediate's leaves' issuer", httpauth.AllowIssuerSerial(root.Cert, "1001"), fromDevices, false},
+		{"AllowSerial cannot tell the CAs apart", httpauth.AllowSerial("1001"), fromPartners, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := mustNew(t, httpauth.Config{Roots: root.Pool(), Authorize: tt.authz})
+			id, err := a.Authenticate(tlsRequest(tt.leaf))
+			require.NotNil(t, id, "the certificate verifies; only authorization may refuse")
+			if tt.allow {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorIs(t, err, httpauth.ErrDenied)
+				assert.Equal(t, http.StatusForbidden, statusOf(t, err))
+			}
+		})
+	}
+
+	t.Run("identity without a verified chain", func(t *testing.T) {
+		t.Parallel()
+		err := httpauth.AllowIssuerSerial(devices.Cert, "1001")(t.Context(), identityOf(fromDevices))
+		assert.EqualError(t, err, "issuer unknown: the identity carries no verified chain")
+	})
+	t.Run("leaf that is itself a root", func(t *testing.T) {
+		t.Parallel()
+		self, err := testpki.SelfSigned(serial)
+		require.NoError(t, err)
+		a := mustNew(t, httpauth.Config{Roots: (&testpki.Authority{Cert: self.Cert}).Pool(), Authorize: httpauth.AllowIssuerSerial(self.Cert, "1001")})
+		_, err = a.Authenticate(tlsRequest(self))
+		assert.ErrorIs(t, err, httpauth.ErrDenied)
+		assert.ErrorContains(t, err, "itself a root")
 	})
 }
 

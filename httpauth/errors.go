@@ -52,6 +52,12 @@ var (
 	// ErrUntrustedProxy: a header source is configured but the request's
 	// immediate peer is not in [Source.TrustedProxies].
 	ErrUntrustedProxy = newReason("request not from a trusted proxy", "client certificate required", nil)
+	// ErrRemoteAddrMalformed: a header source is configured but
+	// r.RemoteAddr is not ip:port, as net/http always sets it. A
+	// middleware rewrote it, likely from a client's forwarding header, so
+	// the request is refused without the TLS fallback. A kind of
+	// [ErrUntrustedProxy].
+	ErrRemoteAddrMalformed = newReason("peer address malformed", "client certificate required", ErrUntrustedProxy)
 	// ErrHeaderMissing: the request came from a trusted proxy without the
 	// certificate header.
 	ErrHeaderMissing = newReason("certificate header missing", "client certificate required", ErrNoCertificate)

@@ -35,7 +35,8 @@ func ExampleGate() {
 			return // refused, answered and closed
 		}
 		// Upgrade here; this example just greets.
-		fmt.Fprintf(w, "hello %s", id.Certificate.Subject.CommonName)
+		cn, _ := id.CommonName()
+		fmt.Fprintf(w, "hello %s", cn)
 	}))
 	srv.TLS = &tls.Config{
 		Certificates: []tls.Certificate{pki.Server.TLSCertificate()},

@@ -31,12 +31,13 @@ func ExampleHandler() {
 
 	h := gorilla.Handler(auth, nil, func(ctx context.Context, conn *websocket.Conn, id *httpauth.Identity) {
 		defer conn.Close()
+		cn, _ := id.CommonName()
 		for {
 			mt, msg, err := conn.ReadMessage()
 			if err != nil {
 				return
 			}
-			reply := fmt.Sprintf("%s from %s", msg, id.Certificate.Subject.CommonName)
+			reply := fmt.Sprintf("%s from %s", msg, cn)
 			if err := conn.WriteMessage(mt, []byte(reply)); err != nil {
 				return
 			}

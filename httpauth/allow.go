@@ -1,6 +1,7 @@
 package httpauth
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -20,18 +21,30 @@ import (
 // refuses every request with a 500 whose logged reason says what to fix.
 
 // AllowCN allows leaves whose subject common name is one of names (exact,
-// case-sensitive).
+// case-sensitive). A subject with more than one CN attribute is refused
+// whatever the names: which of them is the common name depends on who
+// reads it (see [Identity.CommonName]).
 func AllowCN(names ...string) Authorizer {
 	if bad := checkEntries("AllowCN", names); bad != nil {
 		return bad
 	}
 	set := toSet(names, nil)
 	return func(_ context.Context, id *Identity) error {
-		if set[id.Certificate.Subject.CommonName] {
+		cn, n := commonNames(id.Certificate.Subject)
+		if n > 1 {
+			return ambiguousCN("subject", n)
+		}
+		if n == 1 && set[cn] {
 			return nil
 		}
-		return fmt.Errorf("common name %q not allowed", truncate(id.Certificate.Subject.CommonName))
+		return fmt.Errorf("common name %q not allowed", truncate(cn))
 	}
+}
+
+// ambiguousCN is the refusal of a name with several CN attributes; what is
+// "subject" or "issuer".
+func ambiguousCN(what string, n int) error {
+	return fmt.Errorf("%s has %d CN attributes; the common name is ambiguous", what, n)
 }
 
 // AllowFingerprints allows leaves whose SHA-256 fingerprint is listed. Each
@@ -73,11 +86,15 @@ func normalizeFingerprint(f string) (string, bool) {
 // each given value must be among the issuer's values for that attribute
 // (so a multi-valued O or OU matches when it holds all given values).
 // Attributes left empty in name are not checked; an empty name is refused.
+// An issuer name with more than one CN attribute is refused whatever name
+// holds, as [AllowCN] refuses such a subject, and so is a name asking for
+// more than one CN.
 func AllowIssuer(name pkix.Name) Authorizer {
 	return allowName("AllowIssuer", "issuer", name, func(c *x509.Certificate) pkix.Name { return c.Issuer })
 }
 
-// AllowSubject is [AllowIssuer] for the leaf's subject.
+// AllowSubject is [AllowIssuer] for the leaf's subject: it too refuses a
+// subject with more than one CN attribute.
 func AllowSubject(name pkix.Name) Authorizer {
 	return allowName("AllowSubject", "subject", name, func(c *x509.Certificate) pkix.Name { return c.Subject })
 }
@@ -90,8 +107,15 @@ func allowName(helper, what string, want pkix.Name, get func(*x509.Certificate) 
 	if len(required) == 0 {
 		return misconfigured(helper + ": empty name would match everything; set at least one attribute")
 	}
+	if _, n := commonNames(pkix.Name{Names: required}); n > 1 {
+		return misconfigured(fmt.Sprintf("%s: name asks for %d CN attributes; a certificate with several is refused as ambiguous, so ask for one", helper, n))
+	}
 	return func(_ context.Context, id *Identity) error {
-		have := get(id.Certificate).Names
+		name := get(id.Certificate)
+		if _, n := commonNames(name); n > 1 {
+			return ambiguousCN(what, n)
+		}
+		have := name.Names
 		for _, req := range required {
 			if !slices.ContainsFunc(have, func(h pkix.AttributeTypeAndValue) bool {
 				return h.Type.Equal(req.Type) && h.Value == req.Value
@@ -129,24 +153,88 @@ func allowAny(helper, what string, allowed []string, get func(*x509.Certificate)
 // AllowSerial allows leaves whose serial number is listed. Entries are hex
 // in any case, with or without colons or a 0x prefix; leading zeros do not
 // matter (openssl prints "0A:1B", Go's big.Int "a1b").
+//
+// A serial is unique only per issuer (RFC 5280, section 4.1.2.2). When the
+// roots hold more than one CA, or a CA with intermediates, another CA may
+// issue a listed serial to someone else, and AllowSerial admits that
+// certificate too. Use [AllowIssuerSerial] then.
 func AllowSerial(serials ...string) Authorizer {
+	set, bad := serialSet("AllowSerial", serials)
+	if bad != nil {
+		return bad
+	}
+	return func(_ context.Context, id *Identity) error {
+		if serialListed(set, id.Certificate) {
+			return nil
+		}
+		return fmt.Errorf("serial %s not allowed", serialHex(id.Certificate))
+	}
+}
+
+// AllowIssuerSerial allows leaves issued by issuer whose serial number is
+// listed, in the forms [AllowSerial] accepts. Issuer and serial together
+// name one certificate (the IssuerSerial of X.509), where a serial alone
+// does not.
+//
+// The issuer is the leaf's parent in the chain the [Authenticator]
+// verified. It matches when its subject and public key equal issuer's: a
+// cross-signed or re-issued certificate of the same CA (same name, same
+// key) counts as the same issuer, a CA that copies the name with another
+// key does not, and after a CA changes its key, pass its new certificate
+// too. Identities
+// without a verified chain (built by hand, or taken unverified with
+// [Config.InsecureSkipHeaderVerification]) are refused. For several
+// issuers, combine calls with [AnyOf].
+func AllowIssuerSerial(issuer *x509.Certificate, serials ...string) Authorizer {
+	if issuer == nil {
+		return misconfigured("AllowIssuerSerial: issuer is nil")
+	}
+	if len(issuer.RawSubject) == 0 || len(issuer.RawSubjectPublicKeyInfo) == 0 {
+		return misconfigured("AllowIssuerSerial: issuer has no raw subject or public key; pass a certificate from x509.ParseCertificate")
+	}
+	set, bad := serialSet("AllowIssuerSerial", serials)
+	if bad != nil {
+		return bad
+	}
+	subject := bytes.Clone(issuer.RawSubject)
+	spki := bytes.Clone(issuer.RawSubjectPublicKeyInfo)
+	return func(_ context.Context, id *Identity) error {
+		switch len(id.verifiedChain) {
+		case 0:
+			return errors.New("issuer unknown: the identity carries no verified chain")
+		case 1:
+			return errors.New("issuer unknown: the certificate is itself a root")
+		}
+		parent := id.verifiedChain[1]
+		if !bytes.Equal(parent.RawSubject, subject) || !bytes.Equal(parent.RawSubjectPublicKeyInfo, spki) {
+			return fmt.Errorf("issuer %s is not the configured issuer", shortFP(parent))
+		}
+		if serialListed(set, id.Certificate) {
+			return nil
+		}
+		return fmt.Errorf("serial %s not allowed for issuer %s", serialHex(id.Certificate), shortFP(parent))
+	}
+}
+
+// serialSet normalizes serials for lookup by serialListed, or returns the
+// misconfigured Authorizer naming the bad entry.
+func serialSet(helper string, serials []string) (map[string]bool, Authorizer) {
 	if len(serials) == 0 {
-		return misconfigured("AllowSerial: no serials given")
+		return nil, misconfigured(helper + ": no serials given")
 	}
 	set := make(map[string]bool, len(serials))
 	for i, s := range serials {
 		n, ok := normalizeSerial(s)
 		if !ok {
-			return misconfigured(fmt.Sprintf("AllowSerial: entry %d is not a hexadecimal serial", i))
+			return nil, misconfigured(fmt.Sprintf("%s: entry %d is not a hexadecimal serial", helper, i))
 		}
 		set[n] = true
 	}
-	return func(_ context.Context, id *Identity) error {
-		if sn := id.Certificate.SerialNumber; sn != nil && set[sn.Text(16)] {
-			return nil
-		}
-		return fmt.Errorf("serial %s not allowed", serialHex(id.Certificate))
-	}
+	return set, nil
+}
+
+func serialListed(set map[string]bool, c *x509.Certificate) bool {
+	return c.SerialNumber != nil && set[c.SerialNumber.Text(16)]
 }
 
 func normalizeSerial(s string) (string, bool) {
@@ -164,8 +252,17 @@ func normalizeSerial(s string) (string, bool) {
 	return n.Text(16), true
 }
 
-// AllowEmail allows leaves with one of emails as an email SAN or as the
-// subject's emailAddress attribute. Comparison ignores case.
+// AllowEmail allows leaves with one of emails as an email SAN or, when no
+// name constraints stand in the way, as the subject's emailAddress
+// attribute. Comparison ignores case.
+//
+// RFC 5280, section 4.2.1.10, applies a CA's rfc822Name constraints to the
+// subject's emailAddress too, but crypto/x509 checks them on SANs only: a
+// CA constrained to example.com can issue a leaf with
+// emailAddress=ceo@other.com that verifies. So the attribute counts only
+// when no certificate of the verified chain has email constraints
+// (permitted or excluded), and only for identities an [Authenticator]
+// verified, whose chain it knows; otherwise only SANs match.
 func AllowEmail(emails ...string) Authorizer {
 	if bad := checkEntries("AllowEmail", emails); bad != nil {
 		return bad
@@ -179,11 +276,28 @@ func AllowEmail(emails ...string) Authorizer {
 		}
 		for _, n := range id.Certificate.Subject.Names {
 			if v, ok := n.Value.(string); ok && n.Type.Equal(oidEmailAddress) && set[strings.ToLower(v)] {
+				if why := subjectEmailDistrusted(id); why != "" {
+					return fmt.Errorf("subject emailAddress is listed but not trusted: %s; issue the address as an email SAN", why)
+				}
 				return nil
 			}
 		}
 		return errors.New("no allowed email address")
 	}
+}
+
+// subjectEmailDistrusted says why the subject's emailAddress cannot stand
+// for the client, or returns "" when it can (see AllowEmail).
+func subjectEmailDistrusted(id *Identity) string {
+	if len(id.verifiedChain) == 0 {
+		return "the identity carries no verified chain"
+	}
+	for _, c := range id.verifiedChain {
+		if len(c.PermittedEmailAddresses) > 0 || len(c.ExcludedEmailAddresses) > 0 {
+			return fmt.Sprintf("certificate %s of the chain has email name constraints, which crypto/x509 does not apply to it", shortFP(c))
+		}
+	}
+	return ""
 }
 
 var oidEmailAddress = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}

@@ -2,6 +2,8 @@ package httpauth_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
@@ -87,7 +89,7 @@ func TestAllowHelpers(t *testing.T) {
 		{"SAN wrong kind", httpauth.AllowSAN("email:device-7.example.com"), false},
 		{"SAN none", httpauth.AllowSAN("DNS:other.example.com", "URI:spiffe://example.org/device/8"), false},
 		{"email SAN", httpauth.AllowEmail("DEVICE7@example.com"), true},
-		{"email subject attribute", httpauth.AllowEmail("ops@example.com"), true},
+		{"email subject attribute needs a verified chain", httpauth.AllowEmail("ops@example.com"), false},
 		{"email none", httpauth.AllowEmail("root@example.com"), false},
 		{"SPIFFE exact", httpauth.AllowSPIFFEID("spiffe://example.org/device/7"), true},
 		{"SPIFFE trust domain", httpauth.AllowSPIFFEID("spiffe://example.org"), true},
@@ -117,33 +119,39 @@ func TestAllowHelpersFailClosedOnBadArguments(t *testing.T) {
 	pki := testpki.MustSet(t)
 	id := identityOf(pki.Alice)
 	for name, az := range map[string]httpauth.Authorizer{
-		"AllowCN empty":              httpauth.AllowCN(),
-		"AllowCN empty entry":        httpauth.AllowCN("alice", ""),
-		"AllowOU blank entry":        httpauth.AllowOU(" "),
-		"AllowEmail empty entry":     httpauth.AllowEmail(""),
-		"AllowSAN empty entry":       httpauth.AllowSAN(""),
-		"AllowSAN prefix only":       httpauth.AllowSAN("DNS:"),
-		"AllowFingerprints empty":    httpauth.AllowFingerprints(),
-		"AllowFingerprints short":    httpauth.AllowFingerprints("abcd"),
-		"AllowFingerprints non-hex":  httpauth.AllowFingerprints(strings.Repeat("zz", 32)),
-		"AllowSerial empty":          httpauth.AllowSerial(),
-		"AllowSerial non-hex":        httpauth.AllowSerial("12:xy"),
-		"AllowIssuer empty name":     httpauth.AllowIssuer(pkix.Name{}),
-		"AllowSubject empty name":    httpauth.AllowSubject(pkix.Name{}),
-		"AllowOU empty":              httpauth.AllowOU(),
-		"AllowOrganization empty":    httpauth.AllowOrganization(),
-		"AllowSAN empty":             httpauth.AllowSAN(),
-		"AllowEmail empty":           httpauth.AllowEmail(),
-		"AllowSPIFFEID empty":        httpauth.AllowSPIFFEID(),
-		"AllowSPIFFEID not spiffe":   httpauth.AllowSPIFFEID("https://example.org"),
-		"AllowSPIFFEID upper domain": httpauth.AllowSPIFFEID("spiffe://Example.org"),
-		"AllowSPIFFEID dot segment":  httpauth.AllowSPIFFEID("spiffe://example.org/a/../b"),
-		"AllowSPIFFEID query":        httpauth.AllowSPIFFEID("spiffe://example.org/a?b"),
-		"AllowSPIFFEID slash":        httpauth.AllowSPIFFEID("spiffe://example.org/"),
-		"AllowSPIFFEID port":         httpauth.AllowSPIFFEID("spiffe://example.org:1/a"),
-		"AllowSPIFFEID bad URI":      httpauth.AllowSPIFFEID("spiffe://%zz"),
-		"AllOf empty":                httpauth.AllOf(),
-		"AnyOf empty":                httpauth.AnyOf(),
+		"AllowCN empty":                     httpauth.AllowCN(),
+		"AllowCN empty entry":               httpauth.AllowCN("alice", ""),
+		"AllowOU blank entry":               httpauth.AllowOU(" "),
+		"AllowEmail empty entry":            httpauth.AllowEmail(""),
+		"AllowSAN empty entry":              httpauth.AllowSAN(""),
+		"AllowSAN prefix only":              httpauth.AllowSAN("DNS:"),
+		"AllowFingerprints empty":           httpauth.AllowFingerprints(),
+		"AllowFingerprints short":           httpauth.AllowFingerprints("abcd"),
+		"AllowFingerprints non-hex":         httpauth.AllowFingerprints(strings.Repeat("zz", 32)),
+		"AllowSerial empty":                 httpauth.AllowSerial(),
+		"AllowSerial non-hex":               httpauth.AllowSerial("12:xy"),
+		"AllowIssuerSerial nil issuer":      httpauth.AllowIssuerSerial(nil, "01"),
+		"AllowIssuerSerial unparsed issuer": httpauth.AllowIssuerSerial(&x509.Certificate{}, "01"),
+		"AllowIssuerSerial no serials":      httpauth.AllowIssuerSerial(pki.Intermediate.Cert),
+		"AllowIssuerSerial non-hex":         httpauth.AllowIssuerSerial(pki.Intermediate.Cert, "01", "0x"),
+		"AllowIssuer empty name":            httpauth.AllowIssuer(pkix.Name{}),
+		"AllowSubject empty name":           httpauth.AllowSubject(pkix.Name{}),
+		"AllowSubject two CNs":              httpauth.AllowSubject(pkix.Name{ExtraNames: []pkix.AttributeTypeAndValue{{Type: oidCN, Value: "a"}, {Type: oidCN, Value: "b"}}}),
+		"AllowIssuer two CNs":               httpauth.AllowIssuer(pkix.Name{CommonName: "a", ExtraNames: []pkix.AttributeTypeAndValue{{Type: oidCN, Value: "b"}, {Type: oidCN, Value: "c"}}}),
+		"AllowOU empty":                     httpauth.AllowOU(),
+		"AllowOrganization empty":           httpauth.AllowOrganization(),
+		"AllowSAN empty":                    httpauth.AllowSAN(),
+		"AllowEmail empty":                  httpauth.AllowEmail(),
+		"AllowSPIFFEID empty":               httpauth.AllowSPIFFEID(),
+		"AllowSPIFFEID not spiffe":          httpauth.AllowSPIFFEID("https://example.org"),
+		"AllowSPIFFEID upper domain":        httpauth.AllowSPIFFEID("spiffe://Example.org"),
+		"AllowSPIFFEID dot segment":         httpauth.AllowSPIFFEID("spiffe://example.org/a/../b"),
+		"AllowSPIFFEID query":               httpauth.AllowSPIFFEID("spiffe://example.org/a?b"),
+		"AllowSPIFFEID slash":               httpauth.AllowSPIFFEID("spiffe://example.org/"),
+		"AllowSPIFFEID port":                httpauth.AllowSPIFFEID("spiffe://example.org:1/a"),
+		"AllowSPIFFEID bad URI":             httpauth.AllowSPIFFEID("spiffe://%zz"),
+		"AllOf empty":                       httpauth.AllOf(),
+		"AnyOf empty":                       httpauth.AnyOf(),
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := az(t.Context(), id)
@@ -154,6 +162,227 @@ func TestAllowHelpersFailClosedOnBadArguments(t *testing.T) {
 			assert.Contains(t, err.Error(), "httpauth."+strings.Fields(name)[0])
 		})
 	}
+}
+
+func TestDuplicateCNRefusedByAllowCN(t *testing.T) {
+	pki := testpki.MustSet(t)
+	// A CA that vetted the first CN (eve) let the requester add a second
+	// one; crypto/x509's Subject.CommonName reads alice.
+	leaf, err := pki.Intermediate.Leaf(withCNs("eve", "alice"))
+	require.NoError(t, err)
+	id := identityOf(leaf)
+	tests := []struct {
+		name  string
+		names []string
+	}{
+		{"last CN listed", []string{"alice"}},
+		{"first CN listed", []string{"eve"}},
+		{"both CNs listed", []string{"eve", "alice"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := httpauth.AllowCN(tt.names...)(t.Context(), id)
+			assert.EqualError(t, err, "subject has 2 CN attributes; the common name is ambiguous")
+		})
+	}
+
+	t.Run("through Authenticate", func(t *testing.T) {
+		t.Parallel()
+		a := mustNew(t, httpauth.Config{Roots: pki.Root.Pool(), Authorize: httpauth.AllowCN("alice")})
+		got, err := a.Authenticate(tlsRequest(leaf))
+		assert.ErrorIs(t, err, httpauth.ErrDenied)
+		assert.Equal(t, http.StatusForbidden, statusOf(t, err))
+		require.NotNil(t, got, "who was refused stays visible")
+		_, ok := got.CommonName()
+		assert.False(t, ok)
+	})
+}
+
+func TestDuplicateCNRefusedByAllowSubject(t *testing.T) {
+	pki := testpki.MustSet(t)
+	leaf, err := pki.Intermediate.Leaf(withCNs("eve", "alice"))
+	require.NoError(t, err)
+	// An intermediate whose own subject has two CNs issues a leaf with
+	// one: the leaf's issuer name is the ambiguous one.
+	twoCNCA, err := pki.Root.Intermediate(withCNs("certgate test intermediate", "other CA"))
+	require.NoError(t, err)
+	underTwoCNCA, err := twoCNCA.Leaf(testpki.WithCN("alice"))
+	require.NoError(t, err)
+	tests := []struct {
+		name  string
+		authz httpauth.Authorizer
+		leaf  *testpki.Leaf
+		want  string
+	}{
+		{"subject asks for the last CN", httpauth.AllowSubject(pkix.Name{CommonName: "alice"}), leaf, "subject"},
+		{"subject asks for the first CN", httpauth.AllowSubject(pkix.Name{CommonName: "eve"}), leaf, "subject"},
+		{"subject asks for no CN", httpauth.AllowSubject(pkix.Name{Organization: []string{"Acme"}}), leaf, "subject"},
+		{"issuer asks for the first CN", httpauth.AllowIssuer(pkix.Name{CommonName: "certgate test intermediate"}), underTwoCNCA, "issuer"},
+		{"issuer asks for no CN", httpauth.AllowIssuer(pkix.Name{Organization: []string{"Acme"}}), underTwoCNCA, "issuer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.authz(t.Context(), identityOf(tt.leaf))
+			assert.EqualError(t, err, tt.want+" has 2 CN attributes; the common name is ambiguous")
+		})
+	}
+
+	// Control: one CN and the same O pass, so the refusals above are due
+	// to the second CN alone.
+	single, err := pki.Intermediate.Leaf(withCNs("alice"))
+	require.NoError(t, err)
+	assert.NoError(t, httpauth.AllowSubject(pkix.Name{CommonName: "alice", Organization: []string{"Acme"}})(t.Context(), identityOf(single)))
+	assert.NoError(t, httpauth.AllowIssuer(pkix.Name{CommonName: "certgate test intermediate"})(t.Context(), identityOf(single)))
+}
+
+func TestAllowEmailSubjectAttributeIgnoredUnderNameConstraints(t *testing.T) {
+	root, err := testpki.NewRoot()
+	require.NoError(t, err)
+	plain, err := root.Intermediate(testpki.WithCN("plain"))
+	require.NoError(t, err)
+	constrained, err := root.Intermediate(testpki.WithCN("constrained"), testpki.WithPermittedEmails("example.com"))
+	require.NoError(t, err)
+	constrainedRoot, err := testpki.NewRoot(testpki.WithPermittedEmails("example.com"))
+	require.NoError(t, err)
+	underConstrainedRoot, err := constrainedRoot.Intermediate()
+	require.NoError(t, err)
+	subjectEmail := func(addr string) testpki.Option {
+		return testpki.WithSubject(pkix.Name{CommonName: "device", ExtraNames: []pkix.AttributeTypeAndValue{{Type: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}, Value: addr}}})
+	}
+	tests := []struct {
+		name   string
+		issuer *testpki.Authority
+		root   *testpki.Authority
+		opts   []testpki.Option
+		allow  string
+		want   bool
+	}{
+		{"unconstrained CA, subject attribute", plain, root, []testpki.Option{subjectEmail("ceo@other.com")}, "CEO@other.com", true},
+		{"constrained CA, subject attribute outside the constraint", constrained, root, []testpki.Option{subjectEmail("ceo@other.com")}, "ceo@other.com", false},
+		{"constrained CA, subject attribute inside the constraint", constrained, root, []testpki.Option{subjectEmail("ops@example.com")}, "ops@example.com", false},
+		{"constrained CA, email SAN", constrained, root, []testpki.Option{subjectEmail("ceo@other.com"), testpki.WithEmail("ops@example.com")}, "ops@example.com", true},
+		{"constrained root, subject attribute", underConstrainedRoot, constrainedRoot, []testpki.Option{subjectEmail("ceo@other.com")}, "ceo@other.com", false},
+		{"unconstrained CA, other address", plain, root, []testpki.Option{subjectEmail("ceo@other.com")}, "cfo@other.com", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			leaf, err := tt.issuer.Leaf(tt.opts...)
+			require.NoError(t, err)
+			// IncludeChain stays false: the helper needs the verified chain
+			// all the same.
+			a := mustNew(t, httpauth.Config{Roots: tt.root.Pool(), Authorize: httpauth.AllowEmail(tt.allow)})
+			id, err := a.Authenticate(tlsRequest(leaf))
+			require.NotNil(t, id, "the certificate verifies; only authorization may refuse")
+			assert.Empty(t, id.Chain)
+			if tt.want {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorIs(t, err, httpauth.ErrDenied)
+			}
+		})
+	}
+
+	t.Run("unverified header identity", func(t *testing.T) {
+		t.Parallel()
+		leaf, err := plain.Leaf(subjectEmail("ceo@other.com"))
+		require.NoError(t, err)
+		a := mustNew(t, httpauth.Config{
+			Source:                         httpauth.Source{Preset: httpauth.PresetNginx, TrustedProxies: loopback},
+			InsecureSkipHeaderVerification: true,
+			Authorize:                      httpauth.AllowEmail("ceo@other.com"),
+		})
+		id, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-SSL-Client-Cert", nginxEscape(leaf.ChainPEM())}, [2]string{"X-SSL-Client-Verify", "SUCCESS"}))
+		require.NotNil(t, id)
+		require.False(t, id.Verified)
+		assert.ErrorIs(t, err, httpauth.ErrDenied)
+	})
+}
+
+func TestAllowIssuerSerial(t *testing.T) {
+	root, err := testpki.NewRoot()
+	require.NoError(t, err)
+	devices, err := root.Intermediate(testpki.WithCN("devices"))
+	require.NoError(t, err)
+	partners, err := root.Intermediate(testpki.WithCN("partners"))
+	require.NoError(t, err)
+	// Same name as devices, another key: a look-alike CA.
+	lookalike, err := root.Intermediate(testpki.WithCN("devices"))
+	require.NoError(t, err)
+	require.Equal(t, devices.Cert.RawSubject, lookalike.Cert.RawSubject)
+
+	// devices cross-signed by an unrelated root: same subject and key,
+	// another certificate.
+	otherRoot, err := testpki.NewRoot(testpki.WithCN("other root"))
+	require.NoError(t, err)
+	crossDER, err := x509.CreateCertificate(rand.Reader, devices.Cert, otherRoot.Cert, devices.Cert.PublicKey, otherRoot.Key)
+	require.NoError(t, err)
+	crossSigned := mustParse(t, crossDER)
+	require.NotEqual(t, devices.Cert.Raw, crossSigned.Raw)
+	// devices' key under another name: not the leaves' issuer.
+	renamedTmpl := *devices.Cert
+	renamedTmpl.RawSubject, renamedTmpl.Subject = nil, pkix.Name{CommonName: "renamed"}
+	renamedDER, err := x509.CreateCertificate(rand.Reader, &renamedTmpl, root.Cert, devices.Cert.PublicKey, root.Key)
+	require.NoError(t, err)
+	renamed := mustParse(t, renamedDER)
+	require.Equal(t, devices.Cert.RawSubjectPublicKeyInfo, renamed.RawSubjectPublicKeyInfo)
+
+	serial := testpki.WithSerial(big.NewInt(0x1001))
+	mint := func(ca *testpki.Authority) *testpki.Leaf {
+		l, err := ca.Leaf(serial)
+		require.NoError(t, err)
+		return l
+	}
+	fromDevices, fromPartners, fromLookalike := mint(devices), mint(partners), mint(lookalike)
+	fromRoot := mint(root)
+
+	tests := []struct {
+		name  string
+		authz httpauth.Authorizer
+		leaf  *testpki.Leaf
+		allow bool
+	}{
+		{"listed serial from the issuer", httpauth.AllowIssuerSerial(devices.Cert, "10:01"), fromDevices, true},
+		{"same serial under another CA refused", httpauth.AllowIssuerSerial(devices.Cert, "10:01"), fromPartners, false},
+		{"same serial under a CA with the same name refused", httpauth.AllowIssuerSerial(devices.Cert, "10:01"), fromLookalike, false},
+		{"unlisted serial from the issuer", httpauth.AllowIssuerSerial(devices.Cert, "1002"), fromDevices, false},
+		{"issuer key under another name refused", httpauth.AllowIssuerSerial(renamed, "1001"), fromDevices, false},
+		{"cross-signed issuer certificate matches", httpauth.AllowIssuerSerial(crossSigned, "0x1001"), fromDevices, true},
+		{"leaf issued by the root", httpauth.AllowIssuerSerial(root.Cert, "1001"), fromRoot, true},
+		{"root is not the intermediate's leaves' issuer", httpauth.AllowIssuerSerial(root.Cert, "1001"), fromDevices, false},
+		{"AllowSerial cannot tell the CAs apart", httpauth.AllowSerial("1001"), fromPartners, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := mustNew(t, httpauth.Config{Roots: root.Pool(), Authorize: tt.authz})
+			id, err := a.Authenticate(tlsRequest(tt.leaf))
+			require.NotNil(t, id, "the certificate verifies; only authorization may refuse")
+			if tt.allow {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorIs(t, err, httpauth.ErrDenied)
+				assert.Equal(t, http.StatusForbidden, statusOf(t, err))
+			}
+		})
+	}
+
+	t.Run("identity without a verified chain", func(t *testing.T) {
+		t.Parallel()
+		err := httpauth.AllowIssuerSerial(devices.Cert, "1001")(t.Context(), identityOf(fromDevices))
+		assert.EqualError(t, err, "issuer unknown: the identity carries no verified chain")
+	})
+	t.Run("leaf that is itself a root", func(t *testing.T) {
+		t.Parallel()
+		self, err := testpki.SelfSigned(serial)
+		require.NoError(t, err)
+		a := mustNew(t, httpauth.Config{Roots: (&testpki.Authority{Cert: self.Cert}).Pool(), Authorize: httpauth.AllowIssuerSerial(self.Cert, "1001")})
+		_, err = a.Authenticate(tlsRequest(self))
+		assert.ErrorIs(t, err, httpauth.ErrDenied)
+		assert.ErrorContains(t, err, "itself a root")
+	})
 }
 
 func TestAllowSPIFFEIDNeedsExactlyOneURI(t *testing.T) {

@@ -116,7 +116,14 @@ func (a *Authenticator) identify(r *http.Request) (*Identity, error) {
 	if !a.src.isHeader() {
 		return a.fromTLS(r)
 	}
-	if !a.src.trusted(r) {
+	trusted, err := a.src.trusted(r)
+	if err != nil {
+		// Not even FallbackToTLS: behind the rewrite the real peer may be
+		// the proxy, whose own certificate must not become the identity
+		// (SRC-03).
+		return nil, unauthorized(err)
+	}
+	if !trusted {
 		if a.src.FallbackToTLS {
 			// A direct client is judged by its own connection; what it wrote
 			// in proxy headers is ignored (SRC-02).
@@ -143,6 +150,9 @@ func (a *Authenticator) newIdentity(leaf *x509.Certificate, fp string, chain []*
 	}
 	if a.chain {
 		id.Chain = chain
+	}
+	if verified {
+		id.verifiedChain = chain
 	}
 	return id
 }

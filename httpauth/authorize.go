@@ -76,10 +76,15 @@ func causeOf(err error, e *Error) error {
 }
 
 // authzError turns an authorizer's answer into an *Error: its own status if
-// it returned one (clamped to 400–599), otherwise 403.
+// it returned one (clamped to 400–599), otherwise 403. A nil *Error
+// anywhere in the answer is a bug in the authorizer, answered as 500
+// whatever else it holds: the intent (allow or refuse) cannot be known.
 func authzError(err error) error {
 	if err == nil {
 		return nil
+	}
+	if holdsNilError(err) {
+		return &Error{Status: http.StatusInternalServerError, Reason: fmt.Errorf("%w: authorizer returned a nil *httpauth.Error as its error; return nil to allow", ErrAuthorizer)}
 	}
 	var e *Error
 	if errors.As(err, &e) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -107,6 +108,87 @@ func TestAuthorizerStatuses(t *testing.T) {
 			a := mustNew(t, httpauth.Config{Roots: pki.Root.Pool(), Authorize: func(context.Context, *httpauth.Identity) error { return tt.err }})
 			_, err := a.Authenticate(tlsRequest(pki.Alice))
 			assert.ErrorIs(t, err, tt.wantIs)
+		})
+	}
+}
+
+func TestTypedNilAuthorizerError(t *testing.T) {
+	pki := testpki.MustSet(t)
+	typedNil := func(context.Context, *httpauth.Identity) error {
+		var e *httpauth.Error
+		return e // not nil: an interface holding a nil pointer
+	}
+	deny := func(context.Context, *httpauth.Identity) error { return errors.New("not on the list") }
+	tooMany := func(context.Context, *httpauth.Identity) error { return &httpauth.Error{Status: 429} }
+	authorizers := []struct {
+		name  string
+		authz httpauth.Authorizer
+	}{
+		{"direct", typedNil},
+		{"via AllOf", httpauth.AllOf(httpauth.AllowCN("alice"), typedNil)},
+		{"via AnyOf", httpauth.AnyOf(typedNil, httpauth.AllowCN("nobody"))},
+		{"via AnyOf after a plain denial", httpauth.AnyOf(deny, typedNil)},
+		{"via AnyOf after an *Error", httpauth.AnyOf(tooMany, typedNil)},
+	}
+	for _, az := range authorizers {
+		t.Run(az.name+" through Authenticate", func(t *testing.T) {
+			t.Parallel()
+			a := mustNew(t, httpauth.Config{Roots: pki.Root.Pool(), Authorize: az.authz})
+			var (
+				id  *httpauth.Identity
+				err error
+			)
+			require.NotPanics(t, func() { id, err = a.Authenticate(tlsRequest(pki.Alice)) })
+			assert.NotNil(t, id, "who was refused stays visible")
+			assert.ErrorIs(t, err, httpauth.ErrAuthorizer)
+			assert.Equal(t, http.StatusInternalServerError, statusOf(t, err))
+			// Not a recovered panic, which is ErrAuthorizer and 500 too.
+			assert.ErrorContains(t, err, "authorizer returned a nil *httpauth.Error as its error; return nil to allow")
+		})
+		t.Run(az.name+" through Middleware", func(t *testing.T) {
+			t.Parallel()
+			var handled *httpauth.Error
+			a := mustNew(t, httpauth.Config{
+				Roots:     pki.Root.Pool(),
+				Authorize: az.authz,
+				ErrorHandler: func(w http.ResponseWriter, r *http.Request, err *httpauth.Error) {
+					handled = err
+					http.Error(w, err.PublicText(), err.StatusCode())
+				},
+			})
+			w := httptest.NewRecorder()
+			require.NotPanics(t, func() {
+				a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					t.Error("next handler ran")
+				})).ServeHTTP(w, tlsRequest(pki.Alice))
+			})
+			assert.Equal(t, http.StatusInternalServerError, w.Code)
+			assert.Equal(t, "authorization unavailable\n", w.Body.String())
+			require.NotNil(t, handled)
+			assert.ErrorIs(t, handled, httpauth.ErrAuthorizer)
+			assert.NotContains(t, handled.Error(), "panic")
+		})
+	}
+}
+
+func TestNilErrorIsSafe(t *testing.T) {
+	var e *httpauth.Error
+	assert.NotPanics(t, func() {
+		assert.Equal(t, "httpauth: nil *httpauth.Error", e.Error())
+		assert.NoError(t, e.Unwrap())
+		assert.Equal(t, "Internal Server Error", e.PublicText())
+		assert.Equal(t, http.StatusInternalServerError, e.StatusCode())
+		assert.NotErrorIs(t, e, httpauth.ErrDenied)
+	})
+
+	// WriteError with an error holding a nil *Error answers 500.
+	a := mustNew(t, httpauth.Config{})
+	for name, err := range map[string]error{"bare": e, "wrapped": fmt.Errorf("ctx: %w", e)} {
+		t.Run(name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			require.NotPanics(t, func() { a.WriteError(w, httptest.NewRequest(http.MethodGet, "/", nil), err) })
+			assert.Equal(t, http.StatusInternalServerError, w.Code)
+			assert.Equal(t, "Internal Server Error\n", w.Body.String())
 		})
 	}
 }

@@ -3,6 +3,7 @@ package httpauth
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -67,6 +68,12 @@ var (
 	// ErrUntrustedProxy: a header source is configured but the request's
 	// immediate peer is not in [Source.TrustedProxies].
 	ErrUntrustedProxy = newReason("request not from a trusted proxy", "client certificate required", nil)
+	// ErrRemoteAddrMalformed: a header source is configured but
+	// r.RemoteAddr is not ip:port, as net/http always sets it. A
+	// middleware rewrote it, likely from a client's forwarding header, so
+	// the request is refused without the TLS fallback. A kind of
+	// [ErrUntrustedProxy].
+	ErrRemoteAddrMalformed = newReason("peer address malformed", "client certificate required", ErrUntrustedProxy)
 	// ErrHeaderMissing: the request came from a trusted proxy without the
 	// certificate header.
 	ErrHeaderMissing = newReason("certificate header missing", "client certificate required", ErrNoCertificate)
@@ -79,8 +86,9 @@ var (
 
 	// ErrDenied: the certificate is valid but the [Authorizer] refused it.
 	ErrDenied = newReason("access denied", "access denied", nil)
-	// ErrAuthorizer: the authorizer panicked or did not answer within
-	// [Config.AuthorizeTimeout].
+	// ErrAuthorizer: the authorizer panicked, did not answer within
+	// [Config.AuthorizeTimeout], returned a nil *[Error] as its error, or
+	// chose a 5xx status.
 	ErrAuthorizer = newReason("authorizer failed", "authorization unavailable", nil)
 )
 
@@ -89,7 +97,9 @@ var (
 // (for the status) and errors.Is (for the reason) work.
 //
 // An [Authorizer] may return an *Error to choose the status and the text the
-// client sees; statuses outside 400–599 are answered as 500.
+// client sees; statuses outside 400–599 are answered as 500. To allow, it
+// returns a plain nil: a nil *Error returned as an error is not nil, and is
+// answered as a 500 misconfiguration. The methods are safe on a nil *Error.
 type Error struct {
 	// Status is the HTTP status: 401 when no acceptable certificate was
 	// offered, 403 when the authorizer denied it, or the authorizer's choice.
@@ -103,6 +113,9 @@ type Error struct {
 
 // Error returns the reason's text, meant for logs.
 func (e *Error) Error() string {
+	if e == nil {
+		return "httpauth: nil *httpauth.Error"
+	}
 	if e.Reason == nil {
 		return "httpauth: " + http.StatusText(e.status())
 	}
@@ -110,7 +123,12 @@ func (e *Error) Error() string {
 }
 
 // Unwrap returns the reason.
-func (e *Error) Unwrap() error { return e.Reason }
+func (e *Error) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Reason
+}
 
 // PublicText returns the text to show the client: [Error.Public], or the
 // public text of a library reason, or the status text. It never contains
@@ -118,6 +136,9 @@ func (e *Error) Unwrap() error { return e.Reason }
 // sanitized: control characters removed, invalid UTF-8 replaced, at most
 // MaxPublicText bytes. It is safe in a response body, never in a header.
 func (e *Error) PublicText() string {
+	if e == nil {
+		return http.StatusText(http.StatusInternalServerError)
+	}
 	if e.Public != "" {
 		return sanitize(e.Public)
 	}
@@ -153,7 +174,7 @@ func sanitize(s string) string {
 func (e *Error) StatusCode() int { return e.status() }
 
 func (e *Error) status() int {
-	if e.Status < 400 || e.Status > 599 {
+	if e == nil || e.Status < 400 || e.Status > 599 {
 		return http.StatusInternalServerError
 	}
 	return e.Status
@@ -165,11 +186,32 @@ func unauthorized(err error) *Error {
 	return &Error{Status: http.StatusUnauthorized, Reason: err}
 }
 
-// asError converts any error into an *Error with a sane status.
+// asError converts any error into an *Error with a sane status. It never
+// returns nil, also not for an error that holds a nil *Error.
 func asError(err error) *Error {
 	var e *Error
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && e != nil {
 		return e
 	}
+	if holdsNilError(err) {
+		return &Error{Status: http.StatusInternalServerError, Reason: errors.New("httpauth: a nil *httpauth.Error was given as an error")}
+	}
 	return &Error{Status: http.StatusInternalServerError, Reason: err}
+}
+
+// holdsNilError reports whether err's tree holds a nil *Error: a non-nil
+// error interface around a nil pointer, as `var e *Error; return e`
+// produces. errors.As finds such a value like any other, so each use
+// would dereference nil.
+func holdsNilError(err error) bool {
+	if e, ok := err.(*Error); ok && e == nil {
+		return true
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		return holdsNilError(u.Unwrap())
+	case interface{ Unwrap() []error }:
+		return slices.ContainsFunc(u.Unwrap(), holdsNilError)
+	}
+	return false
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -34,7 +35,8 @@ func ExampleNew() {
 	}
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := httpauth.FromContext(r.Context())
-		fmt.Fprintf(w, "hello %s", id.Certificate.Subject.CommonName)
+		cn, _ := id.CommonName()
+		fmt.Fprintf(w, "hello %s", cn)
 	})
 	srv := httptest.NewUnstartedServer(a.Middleware(api))
 	if srv.TLS, err = a.TLSConfig(pki.Server.TLSCertificate()); err != nil {
@@ -118,6 +120,56 @@ func ExampleAnyOf() {
 	// gw-1 allowed: true
 	// bob allowed: true
 	// alice allowed: false
+}
+
+// Serial numbers are unique per issuer only: two intermediates under one
+// root may both issue serial 10:01. AllowIssuerSerial pins the serial to
+// its issuer, so the partner CA's certificate with the same serial is
+// refused.
+func ExampleAllowIssuerSerial() {
+	pki, err := testpki.NewSet()
+	if err != nil {
+		log.Fatal(err)
+	}
+	partners, err := pki.Root.Intermediate(testpki.WithCN("partners"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	serial := testpki.WithSerial(big.NewInt(0x1001))
+	sensor, err := pki.Intermediate.Leaf(testpki.WithCN("sensor-1"), serial)
+	if err != nil {
+		log.Fatal(err)
+	}
+	partner, err := partners.Leaf(testpki.WithCN("partner-1"), serial)
+	if err != nil {
+		log.Fatal(err)
+	}
+	a, err := httpauth.New(httpauth.Config{
+		Roots:     pki.Root.Pool(),
+		Authorize: httpauth.AllowIssuerSerial(pki.Intermediate.Cert, "10:01"),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := httpauth.FromContext(r.Context())
+		cn, _ := id.CommonName()
+		fmt.Fprintf(w, "hello %s", cn)
+	})
+	srv := httptest.NewUnstartedServer(a.Middleware(api))
+	if srv.TLS, err = a.TLSConfig(pki.Server.TLSCertificate()); err != nil {
+		log.Fatal(err)
+	}
+	srv.StartTLS()
+	defer srv.Close()
+
+	for _, leaf := range []*testpki.Leaf{sensor, partner} {
+		status, body := fetch(srv.URL, pki, leaf)
+		fmt.Printf("%-9s serial %s: %d %s\n", leaf.Cert.Subject.CommonName, leaf.Cert.SerialNumber.Text(16), status, body)
+	}
+	// Output:
+	// sensor-1  serial 1001: 200 hello sensor-1
+	// partner-1 serial 1001: 403 access denied
 }
 
 // SPIFFE IDs: exact IDs or a whole trust domain.

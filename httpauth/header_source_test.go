@@ -226,7 +226,7 @@ func TestTrustedProxyAddressForms(t *testing.T) {
 		{"192.168.1.1:80", true},
 		{"[fe80::1%eth0]:80", false},
 		{"11.0.0.1:80", false},
-		{"10.1.2.3", true},
+		{"10.1.2.3", false}, // no port: refused, see TestRemoteAddrWithoutPort
 		{"not an address", false},
 		{"", false},
 	}

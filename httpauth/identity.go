@@ -3,6 +3,8 @@ package httpauth
 import (
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/hex"
 	"time"
 )
@@ -32,6 +34,54 @@ type Identity struct {
 	// without verification because [Config.InsecureSkipHeaderVerification]
 	// is set.
 	Verified bool
+
+	// verifiedChain is the chain the Authenticator verified, leaf first,
+	// whatever Config.IncludeChain says: helpers that depend on the issuer
+	// (AllowIssuerSerial) or on the chain's name constraints (AllowEmail)
+	// read it. Nil when the certificate was not verified, and in
+	// identities built outside this package.
+	verifiedChain []*x509.Certificate
+}
+
+// CommonName returns the leaf's subject common name (CN) and true when the
+// subject has exactly one CN attribute and it is not empty. With none, an
+// empty one or several it returns "" and false. Several CNs are ambiguous:
+// crypto/x509's Subject.CommonName reads the last, OpenSSL and most CAs'
+// vetting the first, so the one a CA checked may not be the one a program
+// shows. Prefer it to Certificate.Subject.CommonName wherever the name
+// stands for the client.
+func (id *Identity) CommonName() (string, bool) {
+	if id == nil || id.Certificate == nil {
+		return "", false
+	}
+	cn, n := commonNames(id.Certificate.Subject)
+	return cn, n == 1 && cn != ""
+}
+
+var oidCommonName = asn1.ObjectIdentifier{2, 5, 4, 3}
+
+// commonNames counts the CN attributes of name and returns the value of
+// the only one. It counts in name.Names, which holds every attribute of
+// every RDN as parsed, since the CommonName field keeps only the last. A
+// name built by hand rather than parsed has no Names; its CommonName field
+// is then all there is.
+func commonNames(name pkix.Name) (cn string, n int) {
+	if len(name.Names) == 0 {
+		if name.CommonName == "" {
+			return "", 0
+		}
+		return name.CommonName, 1
+	}
+	for _, atv := range name.Names {
+		if atv.Type.Equal(oidCommonName) {
+			n++
+			cn, _ = atv.Value.(string)
+		}
+	}
+	if n != 1 {
+		return "", n
+	}
+	return cn, n
 }
 
 // Fingerprint returns the lowercase hex SHA-256 of cert's DER bytes, the

@@ -44,7 +44,9 @@ type Source struct {
 
 	// TrustedProxies are the immediate peers (r.RemoteAddr) whose headers
 	// are believed. Required with a header source; forwarding headers such
-	// as X-Forwarded-For are never consulted.
+	// as X-Forwarded-For are never consulted. A RemoteAddr that is not
+	// ip:port, as net/http sets it, is refused outright (see
+	// [ErrRemoteAddrMalformed]).
 	TrustedProxies []netip.Prefix
 
 	// XFCCTrustedHops selects the X-Forwarded-Client-Cert element to use,
@@ -54,8 +56,9 @@ type Source struct {
 
 	// FallbackToTLS authenticates peers that are not trusted proxies by
 	// their own TLS client certificate (their headers are ignored). False:
-	// such peers are refused. A trusted proxy without the header is always
-	// refused, so the proxy's own certificate never becomes an identity.
+	// such peers are refused. A trusted proxy without the header, and a
+	// peer whose RemoteAddr is not ip:port, are always refused, so the
+	// proxy's own certificate never becomes an identity.
 	FallbackToTLS bool
 }
 
@@ -179,21 +182,24 @@ func validHeaderName(name string) bool {
 // trusted reports whether the request's immediate peer is a trusted proxy.
 // Only r.RemoteAddr counts: anything a client can write (X-Forwarded-For,
 // Forwarded, X-Real-IP) is ignored.
-func (s *Source) trusted(r *http.Request) bool {
+//
+// net/http always sets RemoteAddr to ip:port. Anything else, a bare IP
+// above all, means a middleware such as chi's RealIP rewrote it, most
+// likely from one of those client headers, so it is an error rather than
+// an address to judge: the peer cannot be known, and it may well be the
+// proxy itself.
+func (s *Source) trusted(r *http.Request) (bool, error) {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	var addr netip.Addr
-	if err == nil {
-		addr = ap.Addr()
-	} else if addr, err = netip.ParseAddr(r.RemoteAddr); err != nil {
-		return false
+	if err != nil {
+		return false, fmt.Errorf("%w: r.RemoteAddr %q is not host:port: a middleware such as chi's RealIP or gorilla/handlers.ProxyHeaders probably rewrote it from a client header; run certgate before it", ErrRemoteAddrMalformed, truncate(r.RemoteAddr))
 	}
-	addr = addr.Unmap().WithZone("")
+	addr := ap.Addr().Unmap().WithZone("")
 	for _, p := range s.TrustedProxies {
 		if p.Contains(addr) {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // singleValue returns the one value of a single-valued header. Several

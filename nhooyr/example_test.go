@@ -34,12 +34,13 @@ func ExampleHandler() {
 
 	h := nhooyr.Handler(auth, nil, func(ctx context.Context, conn *websocket.Conn, id *httpauth.Identity) {
 		defer conn.CloseNow()
+		cn, _ := id.CommonName()
 		for {
 			typ, msg, err := conn.Read(ctx)
 			if err != nil {
 				return
 			}
-			reply := fmt.Sprintf("%s from %s", msg, id.Certificate.Subject.CommonName)
+			reply := fmt.Sprintf("%s from %s", msg, cn)
 			if err := conn.Write(ctx, typ, []byte(reply)); err != nil {
 				return
 			}

@@ -151,7 +151,8 @@ func newBackend(p *pki, preset, addr string, logger *slog.Logger) (*demoserver.S
 			http.Error(w, "no identity", http.StatusInternalServerError)
 			return
 		}
-		fmt.Fprintf(w, "hello %s (certificate from %s)\n", id.Certificate.Subject.CommonName, id.Header)
+		cn, _ := id.CommonName()
+		fmt.Fprintf(w, "hello %s (certificate from %s)\n", cn, id.Header)
 	}
 	echo := func(ctx context.Context, conn *websocket.Conn, _ *httpauth.Identity) {
 		defer conn.Close()

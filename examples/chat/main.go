@@ -166,9 +166,10 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no identity", http.StatusInternalServerError)
 		return
 	}
+	cn, _ := id.CommonName() // empty when none or ambiguous
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(identity{
-		CN:          id.Certificate.Subject.CommonName,
+		CN:          cn,
 		Fingerprint: id.Fingerprint,
 		Expires:     id.Certificate.NotAfter.UTC(),
 	})
@@ -198,7 +199,11 @@ const sendBuffer = 32
 // member's certificate expires or the server shuts down.
 func (rm *room) serve(ctx context.Context, conn *websocket.Conn, id *httpauth.Identity) {
 	defer conn.Close()
-	m := &member{nick: id.Certificate.Subject.CommonName, conn: conn, send: make(chan string, sendBuffer)}
+	nick, ok := id.CommonName()
+	if !ok { // no single CN to trust: name the member by fingerprint
+		nick = "sha256:" + id.Fingerprint[:16]
+	}
+	m := &member{nick: nick, conn: conn, send: make(chan string, sendBuffer)}
 	written := make(chan struct{})
 	go func() {
 		defer close(written)

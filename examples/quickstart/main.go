@@ -171,7 +171,8 @@ func newServer(p *pki, addr string, logger *slog.Logger) (*demoserver.Server, er
 		// down; closing the connection ends the blocked read below.
 		stop := context.AfterFunc(ctx, func() { conn.Close() })
 		defer stop()
-		logger.Info("connected", "cn", id.Certificate.Subject.CommonName, "fingerprint", id.Fingerprint)
+		cn, _ := id.CommonName()
+		logger.Info("connected", "cn", cn, "fingerprint", id.Fingerprint)
 		for {
 			typ, msg, err := conn.ReadMessage()
 			if err != nil {

@@ -122,6 +122,8 @@ func mint(p profile, issuer *Authority, opts []Option) (*x509.Certificate, crypt
 		EmailAddresses:        o.emails,
 		URIs:                  o.uris,
 		IPAddresses:           ips,
+		// crypto/x509 writes the extension only when a list is non-empty.
+		PermittedEmailAddresses: o.permittedEmails,
 	}
 	if p.isCA {
 		// -1 leaves out the path length constraint: any depth below.

@@ -25,9 +25,12 @@ type options struct {
 	cnSet   bool // WithCN or WithSubject fixed the common name, even if empty
 	dns     []string
 	emails  []string
-	uris    []*url.URL
-	ips     []net.IP
-	serial  *big.Int
+	// permittedEmails is the rfc822Name subtrees of a name constraints
+	// extension; empty means no such extension.
+	permittedEmails []string
+	uris            []*url.URL
+	ips             []net.IP
+	serial          *big.Int
 	// validity is resolved against now only once every option has applied,
 	// so that WithNow may come after Expired or NotYetValid.
 	validity func(now time.Time) (notBefore, notAfter time.Time)
@@ -104,6 +107,18 @@ func WithDNS(names ...string) Option {
 func WithEmail(addrs ...string) Option {
 	addrs = slices.Clone(addrs)
 	return func(o *options) { o.emails = addrs }
+}
+
+// WithPermittedEmails adds a name constraints extension permitting only the
+// given rfc822Name subtrees, in the forms of RFC 5280, section 4.2.1.10: a
+// mailbox ("ops@example.com"), every mailbox on a host ("example.com"), or
+// on any host in a domain (".example.com"). It belongs on an authority:
+// crypto/x509 then refuses leaves below it whose email SANs fall outside,
+// but does not check the subject's emailAddress attribute, which the RFC
+// also constrains.
+func WithPermittedEmails(subtrees ...string) Option {
+	subtrees = slices.Clone(subtrees)
+	return func(o *options) { o.permittedEmails = subtrees }
 }
 
 // WithURI sets the URI SANs, such as spiffe://example.org/device/1. Each one

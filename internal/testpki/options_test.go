@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"math/big"
 	"net"
 	"testing"
@@ -66,6 +67,19 @@ func TestOptions(t *testing.T) {
 			assert.Equal(t, []string{"DE"}, c.Subject.Country)
 			assert.Equal(t, []string{"Acme"}, c.Subject.Organization)
 			assert.Empty(t, c.Subject.OrganizationalUnit)
+		}},
+		{"subject with two CN attributes keeps both in order", []Option{WithSubject(pkix.Name{ExtraNames: []pkix.AttributeTypeAndValue{
+			{Type: asn1.ObjectIdentifier{2, 5, 4, 3}, Value: "first"},
+			{Type: asn1.ObjectIdentifier{2, 5, 4, 3}, Value: "second"},
+		}})}, func(t *testing.T, c *x509.Certificate) {
+			var cns []any
+			for _, n := range c.Subject.Names {
+				if n.Type.Equal(asn1.ObjectIdentifier{2, 5, 4, 3}) {
+					cns = append(cns, n.Value)
+				}
+			}
+			assert.Equal(t, []any{"first", "second"}, cns)
+			assert.Equal(t, "second", c.Subject.CommonName, "crypto/x509 keeps the last")
 		}},
 		{"common name after subject wins", []Option{WithSubject(pkix.Name{CommonName: "a"}), WithCN("b")}, func(t *testing.T, c *x509.Certificate) {
 			assert.Equal(t, "b", c.Subject.CommonName)
@@ -142,6 +156,48 @@ func TestOptions(t *testing.T) {
 			leaf, err := root.Leaf(tt.opts...)
 			require.NoError(t, err)
 			tt.check(t, leaf.Cert)
+		})
+	}
+}
+
+func TestWithPermittedEmails(t *testing.T) {
+	t.Parallel()
+	root, err := NewRoot()
+	require.NoError(t, err)
+	inter, err := root.Intermediate(WithPermittedEmails("example.com"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"example.com"}, inter.Cert.PermittedEmailAddresses)
+	plain, err := root.Intermediate()
+	require.NoError(t, err)
+	assert.Empty(t, plain.Cert.PermittedEmailAddresses)
+	for _, ext := range plain.Cert.Extensions {
+		assert.NotEqual(t, "2.5.29.30", ext.Id.String(), "name constraints extension present")
+	}
+
+	tests := []struct {
+		name   string
+		opts   []Option
+		verify bool
+	}{
+		{"email SAN inside", []Option{WithEmail("ops@example.com")}, true},
+		{"email SAN outside", []Option{WithEmail("ceo@other.com")}, false},
+		// What httpauth.AllowEmail must make up for: crypto/x509 does not
+		// apply rfc822Name constraints to the subject's emailAddress.
+		{"subject emailAddress outside passes crypto/x509", []Option{WithSubject(pkix.Name{ExtraNames: []pkix.AttributeTypeAndValue{
+			{Type: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}, Value: "ceo@other.com"},
+		}})}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			leaf, err := inter.Leaf(tt.opts...)
+			require.NoError(t, err)
+			err = verifyClient(leaf, root, time.Now())
+			if tt.verify {
+				assert.NoError(t, err)
+			} else {
+				invalidBecause(x509.CANotAuthorizedForThisName)(t, err)
+			}
 		})
 	}
 }

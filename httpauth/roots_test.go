@@ -4,12 +4,16 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
 	"io/fs"
+	"log"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -411,6 +415,207 @@ func bump(t *testing.T, path string) {
 	require.NoError(t, err)
 	later := st.ModTime().Add(time.Second)
 	require.NoError(t, os.Chtimes(path, later, later))
+}
+
+// TestResumedSessionAfterRotation: a TLS session resumed after a rotation
+// that removed its CA must not let the client in. Until Go 1.24.13, 1.25.7
+// and 1.26.0, crypto/tls resumed such sessions when ClientCAs changed
+// between handshakes through GetConfigForClient or a mutated Clone
+// (CVE-2025-68121). Each case first proves that the second connection
+// really resumes, then rotates the bundle to an unrelated CA and resumes
+// again, over TLS 1.2 tickets and TLS 1.3 PSKs alike.
+//
+// With roots in the Config, the listener from Authenticator.TLSConfig
+// only requests certificates (tls.RequestClientCert), and crypto/tls
+// checks a session's chain on resumption only from
+// tls.VerifyClientCertIfGiven up (checkForResumption in
+// handshake_server.go and handshake_server_tls13.go). So the session
+// resumes, r.TLS carries the old certificate with no verified chain, and
+// the library, verifying it against the roots now in force, answers 401.
+//
+// Without Config roots, the listener verifies (RequireAndVerifyClientCert,
+// ClientCAs from the same file via GetConfigForClient). Go 1.26 re-checks
+// a session before resuming it: anyValidVerifiedChain (common.go) wants
+// every certificate of the session's verified chain inside its validity
+// and the chain's root in the ClientCAs of the config chosen for this
+// connection, on Linux by verifying the root alone against that pool. The
+// rotated pool lacks the root, so the server silently declines the ticket
+// and does a full handshake; it asks for a certificate again and refuses
+// the one the client sends with an unknown_ca alert. The client gets no
+// HTTP answer at all. On a toolchain without the fix the session resumes
+// with its old verified chain and this case fails with a 200: go.mod's
+// go 1.25.0 still allows such toolchains.
+func TestResumedSessionAfterRotation(t *testing.T) {
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(version)+"/library verifies", func(t *testing.T) {
+			t.Parallel()
+			pki := testpki.MustSet(t)
+			f := newRootsFile(t, pki.Root.PEM())
+			refusals := make(errorRecorder, 4)
+			a := mustNew(t, httpauth.Config{RootsProvider: f, ErrorHandler: refusals.handle})
+			cfg, err := a.TLSConfig(pki.Server.TLSCertificate())
+			require.NoError(t, err)
+			cfg.MaxVersion = version
+			srv := resumeServer(t, a, cfg)
+			c := newResumingClient(t, pki, pki.Alice, version)
+
+			first := c.get(t, srv)
+			require.Equal(t, http.StatusOK, first.status, first.err)
+			require.False(t, first.resumed)
+			second := c.get(t, srv)
+			require.Equal(t, http.StatusOK, second.status, second.err)
+			require.True(t, second.resumed, "the setup must resume sessions, or the rest proves nothing")
+			require.True(t, second.serverResumed)
+
+			f.write(t, pki.OtherRoot.PEM())
+			third := c.get(t, srv)
+			assert.Equal(t, http.StatusUnauthorized, third.status, third.err)
+			assert.True(t, third.resumed, "crypto/tls resumed the session")
+			assert.True(t, third.serverResumed)
+			assert.Equal(t, int32(1), c.certificates.Load(), "no new certificate was asked for: the identity came from the session")
+			assert.ErrorIs(t, refusals.next(t), httpauth.ErrUnknownAuthority)
+
+			// The rotation itself is live: the new CA's client gets in.
+			stranger := newResumingClient(t, pki, pki.Stranger, version).get(t, srv)
+			assert.Equal(t, http.StatusOK, stranger.status, stranger.err)
+		})
+
+		t.Run(tls.VersionName(version)+"/listener verifies", func(t *testing.T) {
+			t.Parallel()
+			pki := testpki.MustSet(t)
+			f := newRootsFile(t, pki.Root.PEM())
+			a := mustNew(t, httpauth.Config{}) // accepts r.TLS.VerifiedChains
+			base := &tls.Config{
+				Certificates: []tls.Certificate{pki.Server.TLSCertificate()},
+				ClientAuth:   tls.RequireAndVerifyClientCert,
+				MinVersion:   tls.VersionTLS12,
+				MaxVersion:   version,
+			}
+			base.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+				c := base.Clone()
+				c.GetConfigForClient = nil
+				c.ClientCAs = f.Roots()
+				return c, nil
+			}
+			srv := resumeServer(t, a, base)
+			c := newResumingClient(t, pki, pki.Alice, version)
+
+			first := c.get(t, srv)
+			require.Equal(t, http.StatusOK, first.status, first.err)
+			second := c.get(t, srv)
+			require.Equal(t, http.StatusOK, second.status, second.err)
+			require.True(t, second.resumed, "the setup must resume sessions, or the rest proves nothing")
+			require.True(t, second.serverResumed)
+			require.Equal(t, int32(1), c.certificates.Load())
+			offered := c.cache.hits.Load()
+
+			f.write(t, pki.OtherRoot.PEM())
+			third := c.get(t, srv)
+			assert.Zero(t, third.status, "the resumed client got an HTTP answer")
+			assert.ErrorContains(t, third.err, "unknown certificate authority", "the full handshake refused the certificate")
+			assert.Equal(t, offered+1, c.cache.hits.Load(), "the client offered its session")
+			assert.Equal(t, int32(2), c.certificates.Load(), "the server declined it and asked for a certificate again")
+			assert.Equal(t, int32(2), srv.requests.Load(), "no request reached the handler")
+		})
+	}
+}
+
+// resumeTestServer counts what reaches HTTP and whether the server saw a
+// resumed session.
+type resumeTestServer struct {
+	*httptest.Server
+	requests atomic.Int32
+	resumed  chan bool
+}
+
+func resumeServer(tb testing.TB, a *httpauth.Authenticator, cfg *tls.Config) *resumeTestServer {
+	tb.Helper()
+	s := &resumeTestServer{resumed: make(chan bool, 8)}
+	gated := a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := httpauth.FromContext(r.Context())
+		_, _ = io.WriteString(w, id.Certificate.Subject.CommonName)
+	}))
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		s.resumed <- r.TLS.DidResume
+		gated.ServeHTTP(w, r)
+	}))
+	s.Config.ErrorLog = log.New(io.Discard, "", 0) // handshake refusals are expected
+	s.TLS = cfg
+	s.StartTLS()
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// resumingClient keeps one session cache across connections and counts
+// how often the server asked for its certificate.
+type resumingClient struct {
+	http         *http.Client
+	cache        *countingSessionCache
+	certificates atomic.Int32
+}
+
+func newResumingClient(tb testing.TB, pki *testpki.Set, leaf *testpki.Leaf, version uint16) *resumingClient {
+	tb.Helper()
+	c := &resumingClient{cache: &countingSessionCache{ClientSessionCache: tls.NewLRUClientSessionCache(4)}}
+	cert := leaf.TLSCertificate()
+	tr := &http.Transport{
+		TLSClientConfig: &tls.Config{
+			RootCAs:            pki.Root.Pool(),
+			MinVersion:         version,
+			MaxVersion:         version,
+			ClientSessionCache: c.cache,
+			GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+				c.certificates.Add(1)
+				return &cert, nil
+			},
+		},
+		DisableKeepAlives: true, // a new connection, so a new handshake, per request
+	}
+	tb.Cleanup(tr.CloseIdleConnections)
+	c.http = &http.Client{Transport: tr}
+	return c
+}
+
+type resumeResult struct {
+	status                 int // 0 when no HTTP answer came
+	resumed, serverResumed bool
+	err                    error
+}
+
+func (c *resumingClient) get(tb testing.TB, srv *resumeTestServer) resumeResult {
+	tb.Helper()
+	req, err := http.NewRequestWithContext(tb.Context(), http.MethodGet, srv.URL, nil)
+	require.NoError(tb, err)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return resumeResult{err: err}
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	require.NotNil(tb, resp.TLS)
+	res := resumeResult{status: resp.StatusCode, resumed: resp.TLS.DidResume}
+	select {
+	case res.serverResumed = <-srv.resumed:
+	default:
+		require.FailNow(tb, "an HTTP answer without a request at the server")
+	}
+	return res
+}
+
+// countingSessionCache counts lookups that found a session, i.e. the
+// connections on which the client offered to resume.
+type countingSessionCache struct {
+	tls.ClientSessionCache
+	hits atomic.Int32
+}
+
+func (c *countingSessionCache) Get(key string) (*tls.ClientSessionState, bool) {
+	s, ok := c.ClientSessionCache.Get(key)
+	if ok && s != nil {
+		c.hits.Add(1)
+	}
+	return s, ok
 }
 
 // fakeClock is a clock the test moves by hand; server goroutines read it.

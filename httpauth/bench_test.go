@@ -82,7 +82,7 @@ func headerBenchCases(pki *testpki.Set) []benchCase {
 	}
 	escaped := nginxEscape(chainPEM)
 	der := base64.StdEncoding.EncodeToString(append(append([]byte{}, pki.Alice.Cert.Raw...), pki.Intermediate.Cert.Raw...))
-	xfcc := `Hash=1;Chain="` + escaped + `";Subject="CN=alice"`
+	xfcc := `Hash=` + xfccHash(pki.Alice.Cert) + `;Chain="` + escaped + `";Subject="CN=alice"`
 	sf, sfChain := sfBytes(pki.Alice.Cert), sfBytes(pki.Intermediate.Cert)
 	return []benchCase{
 		{"url-pem", httpauth.PresetAWSALB, "X-Amzn-Mtls-Clientcert", escaped, func(b *testing.B) (*x509.Certificate, []*x509.Certificate) {

@@ -26,7 +26,9 @@ const (
 	// It decodes exactly like URLPEM; the name documents the intent.
 	URLPEMAWS Encoding = "url-pem-aws"
 	// XFCC is Envoy's X-Forwarded-Client-Cert: elements of key=value pairs
-	// whose Cert or Chain holds URL-escaped PEM. See [Source.XFCCTrustedHops].
+	// whose Cert or Chain holds URL-escaped PEM. A Hash beside them must be
+	// the hex SHA-256 of the leaf's DER, as Envoy writes it, or the header
+	// is malformed. See [Source.XFCCTrustedHops].
 	XFCC Encoding = "xfcc"
 	// Base64DER is standard, padded base64 of DER with no armor or line
 	// breaks: Cloudflare, HAProxy's ssl_c_der,base64 (and ssl_c_chain_der,

@@ -52,7 +52,7 @@ func TestPresetsAcceptTheirProxysShape(t *testing.T) {
 	}{
 		{httpauth.PresetNginx, [][2]string{{"X-SSL-Client-Cert", nginxEscape(alice.ChainPEM())}, {"X-SSL-Client-Verify", "SUCCESS"}}, false},
 		{httpauth.PresetAWSALB, [][2]string{{"X-Amzn-Mtls-Clientcert", awsEscape(alice.ChainPEM())}}, false},
-		{httpauth.PresetEnvoy, [][2]string{{"X-Forwarded-Client-Cert", `By=spiffe://proxy;Hash=00;Chain="` + nginxEscape(alice.ChainPEM()) + `";Subject="CN=alice"`}}, false},
+		{httpauth.PresetEnvoy, [][2]string{{"X-Forwarded-Client-Cert", `By=spiffe://proxy;Hash=` + xfccHash(alice.Cert) + `;Chain="` + nginxEscape(alice.ChainPEM()) + `";Subject="CN=alice"`}}, false},
 		{httpauth.PresetCloudflare, [][2]string{{"Cf-Client-Cert-Der-Base64", b64(alice.Cert)}}, true},
 		{httpauth.PresetTraefik, [][2]string{{"X-Forwarded-Tls-Client-Cert", b64(alice.Cert) + "," + b64(inter)}}, false},
 		{httpauth.PresetHAProxy, [][2]string{{"X-SSL-Client-Cert", b64(alice.Cert)}, {"X-SSL-Client-Chain", b64(inter)}, {"X-SSL-Client-Verify", "0"}}, false},
@@ -389,7 +389,7 @@ func TestXFCC02_QuotedValuesNeverBecomeKeys(t *testing.T) {
 	values := []string{
 		`Subject="CN=x;Cert=` + nginxEscape(pki.Forged.PEM()) + `";Cert="` + nginxEscape(pki.Alice.PEM()) + `"`,
 		`Subject="CN=\"q\",O=a;b=c";URI=spiffe://td/a=b;Cert="` + nginxEscape(pki.Alice.PEM()) + `"`,
-		`By=spiffe://p;Hash=1;Cert="` + nginxEscape(pki.Alice.PEM()) + `";Subject="";URI=;DNS=a;DNS=b`,
+		`By=spiffe://p;Hash=` + xfccHash(pki.Alice.Cert) + `;Cert="` + nginxEscape(pki.Alice.PEM()) + `";Subject="";URI=;DNS=a;DNS=b`,
 	}
 	for _, v := range values {
 		id, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-Forwarded-Client-Cert", v}))

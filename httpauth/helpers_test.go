@@ -3,9 +3,11 @@ package httpauth_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"io"
 	"log"
@@ -98,7 +100,14 @@ func b64(c *x509.Certificate) string { return base64.StdEncoding.EncodeToString(
 func sfBytes(c *x509.Certificate) string { return ":" + b64(c) + ":" }
 
 func xfccElem(leaf *testpki.Leaf) string {
-	return `Hash=abc;Cert="` + url.PathEscape(string(leaf.PEM())) + `";Subject="CN=` + leaf.Cert.Subject.CommonName + `"`
+	return `Hash=` + xfccHash(leaf.Cert) + `;Cert="` + url.PathEscape(string(leaf.PEM())) + `";Subject="CN=` + leaf.Cert.Subject.CommonName + `"`
+}
+
+// xfccHash is an XFCC Hash value as Envoy writes it: lowercase hex of the
+// SHA-256 of the leaf's DER.
+func xfccHash(c *x509.Certificate) string {
+	sum := sha256.Sum256(c.Raw)
+	return hex.EncodeToString(sum[:])
 }
 
 // countingAuthorizer records calls so tests can assert it never saw an

@@ -1,6 +1,9 @@
 package httpauth
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 )
@@ -91,7 +94,8 @@ func parseXFCC(s string) ([][]xfccPair, error) {
 // decodeXFCC picks the element added by the trusted hop (hops from the
 // right: the proxy nearest us appends last) and decodes its certificate.
 // Cert is the leaf; Chain (leaf first) supplies intermediates, or the leaf
-// when Cert is absent. Text-only elements are no identity (XFCC-04).
+// when Cert is absent. Text-only elements are no identity (XFCC-04). A
+// Hash beside them must name that leaf (see checkXFCCHash).
 func decodeXFCC(value string, hops int) ([][]byte, error) {
 	if _, err := strictBase64.DecodeString(strings.TrimSpace(value)); err == nil || !strings.Contains(value, "=") {
 		return nil, fmt.Errorf("%w: value is not XFCC (no key=value pairs); a bare base64 certificate, as Cloud Foundry sends, needs Encoding %q", ErrHeaderMalformed, Base64DER)
@@ -103,10 +107,15 @@ func decodeXFCC(value string, hops int) ([][]byte, error) {
 	if len(elems) < hops {
 		return nil, fmt.Errorf("%w: XFCC has %d elements, %d trusted hops configured", ErrHeaderMalformed, len(elems), hops)
 	}
-	var cert, chain string
-	var haveCert, haveChain bool
+	var cert, chain, hash string
+	var haveCert, haveChain, haveHash bool
 	for _, p := range elems[len(elems)-hops] {
 		switch {
+		case strings.EqualFold(p.key, "Hash"):
+			if haveHash {
+				return nil, fmt.Errorf("%w: XFCC element has two Hash keys", ErrHeaderMalformed)
+			}
+			hash, haveHash = p.value, true
 		case strings.EqualFold(p.key, "Cert"):
 			if haveCert {
 				return nil, fmt.Errorf("%w: XFCC element has two Cert keys", ErrHeaderMalformed)
@@ -146,7 +155,42 @@ func decodeXFCC(value string, hops int) ([][]byte, error) {
 		}
 		ders = append(ders, chainDERs...)
 	}
+	if haveHash {
+		from := "Cert"
+		if !haveCert {
+			from = "the first certificate of Chain"
+		}
+		if err := checkXFCCHash(hash, ders[0], from); err != nil {
+			return nil, err
+		}
+	}
 	return ders, nil
+}
+
+// checkXFCCHash checks an element's Hash against the leaf it carries. Envoy
+// writes Hash as the lowercase hex SHA-256 of the leaf's DER, the "current
+// client certificate", so it is the same certificate as Cert and as the
+// first of Chain, which Envoy fills leaf first (PROXY_FORMATS.md §2). A
+// Hash that disagrees means the element was not written in one piece by one
+// proxy, and then neither half can be trusted to name the client. Hex case
+// is not significant.
+func checkXFCCHash(hash string, leafDER []byte, from string) error {
+	want := sha256.Sum256(leafDER)
+	if len(hash) != hex.EncodedLen(len(want)) {
+		if hash == "" {
+			return fmt.Errorf("%w: XFCC Hash is empty", ErrHeaderMalformed)
+		}
+		return fmt.Errorf("%w: XFCC Hash has %d characters, not the %d hex digits of a SHA-256", ErrHeaderMalformed, len(hash), hex.EncodedLen(len(want)))
+	}
+	got, err := hex.DecodeString(hash)
+	if err != nil {
+		return fmt.Errorf("%w: XFCC Hash is not hexadecimal", ErrHeaderMalformed)
+	}
+	if !bytes.Equal(got, want[:]) {
+		// Both are hex by now, so echoing a prefix cannot inject anything.
+		return fmt.Errorf("%w: XFCC Hash %s… does not match %s (sha256:%x)", ErrHeaderMalformed, strings.ToLower(hash[:16]), from, want[:8])
+	}
+	return nil
 }
 
 // isToken reports whether key looks like an XFCC key (By, Hash, Cert, …).

@@ -155,6 +155,8 @@ func TestEmptyBundleWithdrawsRoots(t *testing.T) {
 			assert.ErrorIs(t, err, httpauth.ErrUnknownAuthority)
 			assert.ErrorIs(t, err, httpauth.ErrNotVerified)
 			assert.NotErrorIs(t, err, httpauth.ErrNoRoots)
+			// The reason says so, with the provider's account of why.
+			assert.ErrorContains(t, err, "the roots in force are empty, so every CA is withdrawn (roots file: "+f.path)
 
 			pool := f.Roots()
 			require.NotNil(t, pool)

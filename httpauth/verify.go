@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -234,7 +235,7 @@ func emptyPool(pool *x509.CertPool) bool {
 func providerErr(p RootsProvider) string {
 	if e, ok := p.(interface{ Err() error }); ok {
 		if err := e.Err(); err != nil {
-			return " (" + err.Error() + ")"
+			return " (" + strings.TrimPrefix(err.Error(), "httpauth: ") + ")"
 		}
 	}
 	return ""

@@ -1,6 +1,6 @@
 module github.com/certgate/certgate
 
-go 1.25.0
+go 1.25.7
 
 require (
 	github.com/coder/websocket v1.8.15

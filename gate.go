@@ -80,7 +80,8 @@ func refuse(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, e
 		conn, _, herr := http.NewResponseController(w).Hijack()
 		if herr == nil {
 			// The buffered reader may hold bytes the client sent after its
-			// request; they are dropped unread with the connection.
+			// request. They are out of the socket already, so dropping them
+			// cannot provoke a reset; Reject drains what is still in it.
 			_ = Reject(conn, err)
 			return
 		}

@@ -174,6 +174,15 @@ func (h *halfPipe) CloseWrite() error {
 	return nil
 }
 
+// afterRefusal is what a client does once it has read the refusal.
+type afterRefusal int
+
+const (
+	goesQuiet    afterRefusal = iota // waits for the close
+	keepsSending                     // sends until the close
+	stopsReading                     // before close_notify, TLS only
+)
+
 // CONN-01: after its refusal Reject drains for DrainTimeout and at most
 // DrainLimit bytes, and no client stretches that: one that goes quiet, one
 // that never stops sending, one that stops reading before close_notify.
@@ -181,28 +190,25 @@ func (h *halfPipe) CloseWrite() error {
 func TestCONN01DrainIsBounded(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name   string
-		secure bool
-		// delay before the client reads the refusal; the client then
-		// stops reading when sending is false and the conn is TLS.
-		delay    time.Duration
-		quiet    bool // read the refusal, then wait for the close
-		sending  bool // read the refusal, then send until the close
+		name     string
+		secure   bool
+		delay    time.Duration // before the client reads the refusal
+		then     afterRefusal
 		wantTime time.Duration
 		wantSent int
 		wantErr  error
-		wantHalf int32
+		wantHalf int32 // half-closes of the transport
 	}{
-		{name: "plain, client goes quiet", quiet: true, wantTime: certgate.DrainTimeout, wantHalf: 1},
-		{name: "tls, client goes quiet", secure: true, quiet: true, wantTime: certgate.DrainTimeout, wantHalf: 1},
-		{name: "plain, client never stops sending", sending: true,
+		{name: "plain, client goes quiet", then: goesQuiet, wantTime: certgate.DrainTimeout, wantHalf: 1},
+		{name: "tls, client goes quiet", secure: true, then: goesQuiet, wantTime: certgate.DrainTimeout, wantHalf: 1},
+		{name: "plain, client never stops sending", then: keepsSending,
 			wantTime: certgate.DrainTimeout, wantSent: certgate.DrainLimit, wantHalf: 1},
-		{name: "tls, client never stops sending", secure: true, sending: true,
+		{name: "tls, client never stops sending", secure: true, then: keepsSending,
 			wantTime: certgate.DrainTimeout, wantSent: certgate.DrainLimit, wantHalf: 1},
 		// crypto/tls would give close_notify 5 s from when it is sent,
 		// here 7 s after the start; WriteTimeout counts from the start.
 		{name: "tls, client stops reading before close_notify", secure: true, delay: 2 * time.Second,
-			wantTime: certgate.WriteTimeout, wantErr: io.ErrClosedPipe},
+			then: stopsReading, wantTime: certgate.WriteTimeout, wantErr: io.ErrClosedPipe},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,34 +225,31 @@ func TestCONN01DrainIsBounded(t *testing.T) {
 				sent := 0
 				go func() {
 					defer close(done)
+					defer raw.Close()
 					time.Sleep(tt.delay)
 					got := make([]byte, len(want))
 					_, err := io.ReadFull(client, got)
 					assert.NoError(t, err)
 					assert.Equal(t, want, string(got))
-					if tt.secure && (tt.quiet || tt.sending) {
+					if tt.then == stopsReading {
+						<-rejected
+					} else if tt.secure {
 						_, err = client.Read(got) // the close_notify
 						assert.ErrorIs(t, err, io.EOF)
 					}
-					switch {
-					case tt.sending:
-						chunk := make([]byte, 4<<10)
-						for {
-							n, err := raw.Write(chunk)
-							sent += n
-							if err != nil {
-								break
-							}
-						}
-					case tt.quiet:
+					if tt.then != keepsSending {
 						_, err = raw.Read(got)
 						assert.Error(t, err, "the server closed the connection")
-					default:
-						<-rejected
-						_, err = raw.Read(got)
-						assert.Error(t, err, "the server closed the connection")
+						return
 					}
-					_ = raw.Close()
+					chunk := make([]byte, 4<<10)
+					for {
+						n, err := raw.Write(chunk)
+						sent += n
+						if err != nil {
+							return // the server closed the connection
+						}
+					}
 				}()
 
 				start := time.Now()
@@ -255,11 +258,7 @@ func TestCONN01DrainIsBounded(t *testing.T) {
 				close(rejected)
 				<-done
 
-				if tt.wantErr != nil {
-					assert.ErrorIs(t, err, tt.wantErr)
-				} else {
-					assert.NoError(t, err)
-				}
+				assert.ErrorIs(t, err, tt.wantErr)
 				assert.Equal(t, tt.wantTime, elapsed)
 				assert.Equal(t, tt.wantSent, sent)
 				assert.Equal(t, tt.wantHalf, half.closeWrites.Load())

@@ -41,8 +41,10 @@
 // a short plain-text body holding the error's public text, which httpauth
 // has stripped of control characters. Nothing the client or an authorizer
 // wrote ever reaches the status line or the headers, the status is always
-// 400–599 (never 101), the write is bounded by [WriteTimeout], and the
-// connection is closed afterwards without reading anything more from it.
+// 400–599 (never 101), and the write is bounded by [WriteTimeout]. The
+// connection is then closed as net/http closes one: after a half-close and
+// a short, capped drain of what the client still sends, so that a client
+// in the middle of a request body reads the refusal rather than a reset.
 //
 // Where hijacking is impossible (HTTP/2, response recorders, wrappers
 // without an Unwrap method) the refusal goes through the ResponseWriter

@@ -23,9 +23,20 @@ var errNoAuthenticator = &httpauth.Error{
 // Otherwise Gate has answered the refusal and returns false: over HTTP/1.x
 // a fixed raw response on the hijacked connection, which is then closed
 // (see [Reject]); where hijacking is impossible (HTTP/2, recorders,
-// wrappers without Unwrap), through w with the same status.
+// wrappers without Unwrap, http.TimeoutHandler), through w with the same
+// status, and over HTTP/1.x with "Connection: close", so that net/http
+// closes the connection after it.
 // The identity is then nil, or the refused identity when the certificate
 // was valid but authorization failed, for logging only. Branch on ok alone.
+//
+// Gate must run before anything writes to w: a response already begun
+// cannot be taken back. Hijacking makes net/http send the status and
+// headers already written, with whatever of the body has left its buffer
+// (a short body still in it is dropped); the raw refusal follows them on
+// the wire and the connection is closed, so the client sees a malformed
+// response. Where hijacking is impossible, the status already written
+// stands, the refusal's text is appended to the body, and the connection
+// may stay open.
 //
 // A nil a refuses every request with 500.
 func Gate(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator) (*httpauth.Identity, bool) {
@@ -70,8 +81,8 @@ func admit(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator) (*
 // Over HTTP/1.x it hijacks the connection through
 // http.NewResponseController, so wrappers with an Unwrap method keep
 // working, and writes the refusal on it with [Reject], which closes it.
-// Where hijacking is impossible (HTTP/2, recorders, wrappers without Unwrap)
-// it answers through w with the same status, by
+// Where hijacking is impossible (HTTP/2, recorders, wrappers without Unwrap,
+// http.TimeoutHandler) it answers through w with the same status, by
 // [httpauth.Authenticator.WriteError] (plain text when a is nil).
 func refuse(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, err error) {
 	// HTTP/2 streams share a connection, so there is nothing to hijack and
@@ -80,10 +91,16 @@ func refuse(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, e
 		conn, _, herr := http.NewResponseController(w).Hijack()
 		if herr == nil {
 			// The buffered reader may hold bytes the client sent after its
-			// request; they are dropped unread with the connection.
+			// request. They are out of the socket already, so dropping them
+			// cannot provoke a reset; Reject drains what is still in it.
 			_ = Reject(conn, err)
 			return
 		}
+		// Answered through w, the refusal must end the connection all the
+		// same: net/http would otherwise read the rest of an unread body
+		// (up to 256 KiB) to keep it, and the refused client would get a
+		// connection to send its next request on.
+		w.Header().Set("Connection", "close")
 	}
 	if a != nil {
 		a.WriteError(w, r, err)

@@ -1,9 +1,13 @@
 package certgate_test
 
 import (
+	"bufio"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/certgate/certgate/httpauth"
 	"github.com/certgate/certgate/internal/testpki"
@@ -147,6 +151,51 @@ func TestGateWrappedResponseWriter(t *testing.T) {
 		assert.Equal(t, "access denied\n", body)
 		assert.NotEmpty(t, resp.Header.Get("Date"), "net/http wrote it, not the raw writer")
 	})
+}
+
+// TestGateClosesWithoutHijack: a refusal answered through the writer ends
+// the connection as a raw one does. Two requests go out pipelined on one
+// connection; the server answers the first and closes without reading the
+// second, where a kept connection would answer it too.
+func TestGateClosesWithoutHijack(t *testing.T) {
+	t.Parallel()
+	set := testpki.MustSet(t)
+	gate := gateHandler(tlsAuth(t, set))
+
+	tests := []struct {
+		name    string
+		handler http.Handler
+	}{
+		{"writer without Unwrap", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			gate.ServeHTTP(opaque{w}, r)
+		})},
+		{"http.TimeoutHandler", http.TimeoutHandler(gate, 10*time.Second, "timeout")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(tt.handler)
+			t.Cleanup(srv.Close)
+			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+			require.NoError(t, err)
+			defer conn.Close()
+			require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+			get := "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+			_, err = io.WriteString(conn, get+get)
+			require.NoError(t, err)
+
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+			assert.Equal(t, "client certificate required\n", string(body))
+			assert.True(t, resp.Close, "Connection: close")
+			_, err = br.ReadByte()
+			assert.ErrorIs(t, err, io.EOF, "the second request was answered")
+		})
+	}
 }
 
 // TestGateRecorder: a writer that cannot hijack gets the same status and

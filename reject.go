@@ -28,8 +28,15 @@ const WriteTimeout = 5 * time.Second
 // httpauth, reaches the body.
 //
 // Reject sets its own write deadline ([WriteTimeout]) and always closes
-// conn, whatever the write did. It reads nothing from conn. It returns the
-// error of the write, or else of the close.
+// conn, whatever the write did. After a successful write it ends the
+// connection the way net/http does, so that the refusal is not lost to a
+// TCP reset: it sends close_notify on a *[tls.Conn] (within the same
+// deadline), half-closes the TCP connection beneath, and discards what the
+// client still sends until the client closes, reading at most 256 KiB and
+// waiting at most half a second. A conn without a CloseWrite method
+// (beneath TLS, if any) is closed without reading. Reject thus returns
+// within WriteTimeout plus half a second, with the error of the write, or
+// else of the close.
 func Reject(conn net.Conn, err error) error {
 	return reject(conn, err, WriteTimeout)
 }
@@ -38,11 +45,14 @@ func Reject(conn net.Conn, err error) error {
 // client that never reads without waiting for WriteTimeout.
 func reject(conn net.Conn, err error, timeout time.Duration) error {
 	resp := response(err)
-	werr := conn.SetWriteDeadline(time.Now().Add(timeout))
+	deadline := time.Now().Add(timeout)
+	werr := conn.SetWriteDeadline(deadline)
 	if werr == nil {
 		_, werr = conn.Write(resp)
 	}
-	if werr != nil {
+	if werr == nil {
+		linger(conn, deadline)
+	} else {
 		// A failed write leaves a TLS connection with an unsent record, and
 		// tls.Conn.Close would then try a close_notify alert under a fresh
 		// deadline of its own. Closing the transport first makes that alert

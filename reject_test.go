@@ -75,6 +75,24 @@ func TestReject(t *testing.T) {
 	}
 }
 
+// handshake runs TLS over s (server) and c (client) and returns both TLS
+// ends. TLS 1.2 without tickets is strictly ping-pong, which an unbuffered
+// pipe needs: TLS 1.3 has both sides write at once.
+func handshake(t *testing.T, set *testpki.Set, s, c net.Conn) (*tls.Conn, *tls.Conn) {
+	t.Helper()
+	ts := tls.Server(s, &tls.Config{
+		Certificates:           []tls.Certificate{set.Server.TLSCertificate()},
+		MaxVersion:             tls.VersionTLS12,
+		SessionTicketsDisabled: true,
+	})
+	tc := tls.Client(c, &tls.Config{RootCAs: set.Root.Pool(), ServerName: "localhost"})
+	done := make(chan error, 1)
+	go func() { done <- tc.Handshake() }()
+	require.NoError(t, ts.Handshake())
+	require.NoError(t, <-done)
+	return ts, tc
+}
+
 // CONN-01: a client that never reads holds Reject for WriteTimeout and no
 // longer, and the connection is closed afterwards. synctest's clock makes
 // the five seconds pass at once and lets the test check them exactly.
@@ -87,22 +105,9 @@ func TestCONN01ClientNeverReads(t *testing.T) {
 		{"plain", func(_ *testing.T, s, c net.Conn) (net.Conn, net.Conn) { return s, c }},
 		{"tls", func(t *testing.T, s, c net.Conn) (net.Conn, net.Conn) {
 			// A TLS close sends close_notify under a fresh deadline of its
-			// own; Reject must not wait for that too. TLS 1.2 without
-			// tickets is strictly ping-pong, which an unbuffered pipe
-			// needs: TLS 1.3 has both sides write at once. The set is
-			// minted inside the bubble, whose clock starts in 2000.
-			set := testpki.MustSet(t)
-			ts := tls.Server(s, &tls.Config{
-				Certificates:           []tls.Certificate{set.Server.TLSCertificate()},
-				MaxVersion:             tls.VersionTLS12,
-				SessionTicketsDisabled: true,
-			})
-			tc := tls.Client(c, &tls.Config{RootCAs: set.Root.Pool(), ServerName: "localhost"})
-			done := make(chan error, 1)
-			go func() { done <- tc.Handshake() }()
-			require.NoError(t, ts.Handshake())
-			require.NoError(t, <-done)
-			return ts, tc
+			// own; Reject must not wait for that too. The set is minted
+			// inside the bubble, whose clock starts in 2000.
+			return handshake(t, testpki.MustSet(t), s, c)
 		}},
 	}
 	for _, tt := range tests {

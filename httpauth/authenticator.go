@@ -12,20 +12,21 @@ import (
 // one with [New]; it is immutable and safe for concurrent use by any number
 // of goroutines.
 type Authenticator struct {
-	src      Source // resolved: preset applied, names canonical
-	roots    RootsProvider
-	authz    Authorizer
-	timeout  time.Duration
-	chain    bool
-	maxChain int
-	skew     time.Duration
-	now      func() time.Time
-	known    *x509.CertPool // Config.Intermediates
-	proven   provenCache
-	cache    *verdictCache // nil when disabled
-	insecure bool
-	logger   *slog.Logger
-	onError  func(http.ResponseWriter, *http.Request, *Error)
+	src        Source // resolved: preset applied, names canonical
+	roots      RootsProvider
+	authz      Authorizer
+	revocation []RevocationChecker
+	timeout    time.Duration
+	chain      bool
+	maxChain   int
+	skew       time.Duration
+	now        func() time.Time
+	known      *x509.CertPool // Config.Intermediates
+	proven     provenCache
+	cache      *verdictCache // nil when disabled
+	insecure   bool
+	logger     *slog.Logger
+	onError    func(http.ResponseWriter, *http.Request, *Error)
 }
 
 // New checks cfg and returns an Authenticator. It refuses configurations
@@ -38,19 +39,20 @@ func New(cfg Config) (*Authenticator, error) {
 		return nil, err
 	}
 	a := &Authenticator{
-		src:      cfg.Source.resolved(),
-		roots:    cfg.RootsProvider,
-		authz:    cfg.Authorize,
-		timeout:  cfg.AuthorizeTimeout,
-		chain:    cfg.IncludeChain,
-		maxChain: cfg.MaxChainLength,
-		skew:     cfg.ClockSkew,
-		now:      cfg.Now,
-		known:    cfg.Intermediates,
-		proven:   newProvenCache(),
-		insecure: cfg.InsecureSkipHeaderVerification,
-		logger:   cfg.Logger,
-		onError:  cfg.ErrorHandler,
+		src:        cfg.Source.resolved(),
+		roots:      cfg.RootsProvider,
+		authz:      cfg.Authorize,
+		revocation: append([]RevocationChecker(nil), cfg.Revocation...),
+		timeout:    cfg.AuthorizeTimeout,
+		chain:      cfg.IncludeChain,
+		maxChain:   cfg.MaxChainLength,
+		skew:       cfg.ClockSkew,
+		now:        cfg.Now,
+		known:      cfg.Intermediates,
+		proven:     newProvenCache(),
+		insecure:   cfg.InsecureSkipHeaderVerification,
+		logger:     cfg.Logger,
+		onError:    cfg.ErrorHandler,
 	}
 	if a.roots == nil && cfg.Roots != nil {
 		a.roots = staticRoots{cfg.Roots}
@@ -92,6 +94,11 @@ func New(cfg Config) (*Authenticator, error) {
 // or the authorizer's status.
 func (a *Authenticator) Authenticate(r *http.Request) (*Identity, error) {
 	id, err := a.identify(r)
+	if err == nil {
+		if err = a.checkRevocation(r, id); err != nil {
+			id = nil // a revoked certificate is no identity, not even for logs
+		}
+	}
 	if err == nil {
 		err = a.authorize(r, id)
 	}

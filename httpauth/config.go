@@ -49,6 +49,13 @@ type Config struct {
 	// both is an error.
 	RootsProvider RootsProvider
 
+	// Revocation are asked, in order, whether the verified chain is
+	// revoked, after verification and before Authorize. Any revoked answer
+	// refuses with ErrRevoked; an unknown one refuses with
+	// ErrRevocationUnknown unless that checker is wrapped in FailOpen.
+	// Nil: no revocation check (rotate the CA, or deny in Authorize).
+	Revocation []RevocationChecker
+
 	// Authorize decides whether a verified identity may pass. Nil: every
 	// verified certificate is allowed.
 	Authorize Authorizer
@@ -153,6 +160,14 @@ func (cfg *Config) validate() error {
 	}
 	if cfg.ClockSkew < 0 {
 		errs = append(errs, fmt.Errorf("Config.ClockSkew is negative (%v): use zero or a small positive duration", cfg.ClockSkew))
+	}
+	for i, c := range cfg.Revocation {
+		if c == nil {
+			errs = append(errs, fmt.Errorf("Config.Revocation[%d] is nil: remove it or set a checker", i))
+		}
+	}
+	if len(cfg.Revocation) > 0 && cfg.InsecureSkipHeaderVerification {
+		errs = append(errs, errors.New("Config.Revocation is set with Config.InsecureSkipHeaderVerification: revocation is bound to the issuer of a verified chain, and unverified header certificates have none; verify them (set Roots) or drop one of the two"))
 	}
 	errs = append(errs, cfg.Source.validate()...)
 	if cfg.Source.isHeader() {

@@ -61,6 +61,12 @@ var (
 	// ErrLeafKeyUsage: the client certificate has a key usage extension
 	// that allows neither digitalSignature nor keyAgreement.
 	ErrLeafKeyUsage = newReason("certificate key usage forbids client authentication", "client certificate not valid for client authentication", ErrNotVerified)
+	// ErrRevoked: a certificate of the verified chain is revoked, by a
+	// [RevocationChecker] of [Config.Revocation].
+	ErrRevoked = newReason("certificate revoked", "client certificate revoked", ErrNotVerified)
+	// ErrRevocationUnknown: a [RevocationChecker] could not tell whether
+	// the chain is revoked and is not wrapped in [FailOpen].
+	ErrRevocationUnknown = newReason("certificate revocation status unknown", "client certificate not accepted", ErrNotVerified)
 	// ErrNoRoots: the certificate needs verification but no roots are
 	// configured (see [Config.Roots]).
 	ErrNoRoots = newReason("no roots configured to verify the certificate", "client certificate not accepted", ErrNotVerified)

@@ -49,14 +49,14 @@ type watched[T any] struct {
 // watchKind says what one kind of watched file holds and how its states
 // read in messages.
 type watchKind[T any] struct {
-	name     string                                   // "roots file"
-	read     func(path string) ([]byte, error)        // the content to hash and parse
+	name     string                                    // "roots file"
+	read     func(path string) ([]byte, error)         // the content to hash and parse
 	parse    func(path string, data []byte) (T, error) // a non-blank content
-	empty    func() T                                 // what an emptied file, and failing closed, put in force
-	lastGood string                                   // "the last good roots"
-	emptied  string                                   // "every root is withdrawn"
-	none     string                                   // "no roots in force"
-	closed   string                                   // "every client certificate is refused"
+	empty    func() T                                  // what an emptied file, and failing closed, put in force
+	lastGood string                                    // "the last good roots"
+	emptied  string                                    // "every root is withdrawn"
+	none     string                                    // "no roots in force"
+	closed   string                                    // "every client certificate is refused"
 }
 
 type watchState[T any] struct {

@@ -6,7 +6,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"time"
 )
@@ -27,7 +26,7 @@ import (
 // CERTIFICATE block, with a block that does not parse or is cut short —
 // is more likely a botched write than a decision, so the last good roots
 // stay in force for a grace period ([DefaultRootsGrace], or
-// [WithRootsGrace]). If the file is still bad when it ends, the roots fail
+// [WithGrace]). If the file is still bad when it ends, the roots fail
 // closed: an empty pool, as if withdrawn. A good file restores normal
 // operation at any time.
 //
@@ -43,7 +42,7 @@ type FileRoots struct {
 const DefaultRootsInterval = 10 * time.Second
 
 // DefaultRootsGrace is how long [FileRoots] keeps the last good roots while
-// its file cannot be loaded, unless [WithRootsGrace] says otherwise. An hour
+// its file cannot be loaded, unless [WithGrace] says otherwise. An hour
 // outlasts any half-finished write or ConfigMap update many times over and
 // leaves time for an alert on the Warn record to reach someone who can fix
 // the file; it is short enough that a bundle nobody can read does not keep
@@ -52,49 +51,15 @@ const DefaultRootsInterval = 10 * time.Second
 // never waits for it: write a bundle without the CA, or empty the file.
 const DefaultRootsGrace = time.Hour
 
-// FileRootsOption configures [NewFileRoots].
-type FileRootsOption func(*FileRoots)
-
-// WithRootsGrace sets how long the last good roots stay in force while the
-// file cannot be loaded. Zero fails closed at the first failed reload.
-// Negative makes NewFileRoots fail. Without this option: DefaultRootsGrace.
-func WithRootsGrace(d time.Duration) FileRootsOption {
-	return func(f *FileRoots) { f.w.grace = d }
-}
-
-// WithRootsLogger sends one record per change of state: Warn when the
-// file is first found bad (with the error) or empty, Error when the grace
-// period ends, Info when a good file is loaded again. An ordinary rotation
-// from one good bundle to another is not logged. Nil: silent, as without
-// this option.
-func WithRootsLogger(l *slog.Logger) FileRootsOption {
-	return func(f *FileRoots) { f.w.logger = l }
-}
-
-// withRootsClock replaces time.Now, so tests can step through intervals and
-// grace periods without sleeping.
-func withRootsClock(now func() time.Time) FileRootsOption {
-	return func(f *FileRoots) {
-		if now != nil {
-			f.w.now = now
-		}
-	}
-}
-
 // NewFileRoots loads the CA bundle at path. It fails when the file cannot
 // be read, is empty, holds no certificate, or holds a block that does not
 // parse: at start-up these are configuration mistakes. interval is the
 // time between checks for a change; zero means DefaultRootsInterval.
-func NewFileRoots(path string, interval time.Duration, opts ...FileRootsOption) (*FileRoots, error) {
+func NewFileRoots(path string, interval time.Duration, opts ...FileOption) (*FileRoots, error) {
 	if interval == 0 {
 		interval = DefaultRootsInterval
 	}
-	f := &FileRoots{w: watched[*x509.CertPool]{kind: rootsKind, path: path, interval: interval, grace: DefaultRootsGrace, now: time.Now}}
-	for _, o := range opts {
-		if o != nil {
-			o(f)
-		}
-	}
+	f := &FileRoots{w: newWatched(rootsKind, path, interval, opts)}
 	if err := f.w.load(); err != nil {
 		return nil, err
 	}

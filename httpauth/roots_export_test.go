@@ -1,5 +1,5 @@
 package httpauth
 
-// WithRootsClock lets the external tests drive FileRoots' clock; it exists
+// WithClock lets the external tests drive the file sources' clock; it exists
 // only in test builds.
-var WithRootsClock = withRootsClock
+var WithClock = withClock

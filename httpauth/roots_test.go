@@ -35,12 +35,12 @@ type rootsFile struct {
 
 // newRootsFile writes content to a fresh file and opens it with a check
 // interval of a second, unless opts say otherwise.
-func newRootsFile(tb testing.TB, content []byte, opts ...httpauth.FileRootsOption) *rootsFile {
+func newRootsFile(tb testing.TB, content []byte, opts ...httpauth.FileOption) *rootsFile {
 	tb.Helper()
 	return newRootsFileEvery(tb, content, time.Second, opts...)
 }
 
-func newRootsFileEvery(tb testing.TB, content []byte, interval time.Duration, opts ...httpauth.FileRootsOption) *rootsFile {
+func newRootsFileEvery(tb testing.TB, content []byte, interval time.Duration, opts ...httpauth.FileOption) *rootsFile {
 	tb.Helper()
 	f := &rootsFile{
 		path:     filepath.Join(tb.TempDir(), "ca.pem"),
@@ -49,7 +49,7 @@ func newRootsFileEvery(tb testing.TB, content []byte, interval time.Duration, op
 		logs:     &logRecorder{},
 	}
 	require.NoError(tb, os.WriteFile(f.path, content, 0o600))
-	opts = append([]httpauth.FileRootsOption{httpauth.WithRootsClock(f.clock.Now), httpauth.WithRootsLogger(slog.New(f.logs))}, opts...)
+	opts = append([]httpauth.FileOption{httpauth.WithClock(f.clock.Now), httpauth.WithReloadLogger(slog.New(f.logs))}, opts...)
 	var err error
 	f.FileRoots, err = httpauth.NewFileRoots(f.path, interval, opts...)
 	require.NoError(tb, err)
@@ -176,7 +176,7 @@ func TestDamagedBundleKeepsLastGoodDuringGrace(t *testing.T) {
 	for _, d := range damages() {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
-			f := newRootsFile(t, pki.Root.PEM(), httpauth.WithRootsGrace(time.Hour))
+			f := newRootsFile(t, pki.Root.PEM(), httpauth.WithGrace(time.Hour))
 			a := mustNew(t, httpauth.Config{RootsProvider: f})
 			good := f.Roots()
 			_, err := a.Authenticate(tlsRequest(pki.Alice))
@@ -207,7 +207,7 @@ func TestDamagedBundleFailsClosedAfterGrace(t *testing.T) {
 	for _, d := range damages() {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
-			f := newRootsFile(t, pki.Root.PEM(), httpauth.WithRootsGrace(time.Minute))
+			f := newRootsFile(t, pki.Root.PEM(), httpauth.WithGrace(time.Minute))
 			a := mustNew(t, httpauth.Config{RootsProvider: f})
 			good := f.Roots()
 			d.apply(t, f, pki)
@@ -232,7 +232,7 @@ func TestDamagedBundleFailsClosedAfterGrace(t *testing.T) {
 	}
 
 	t.Run("missing file keeps its cause", func(t *testing.T) {
-		f := newRootsFile(t, pki.Root.PEM(), httpauth.WithRootsGrace(0))
+		f := newRootsFile(t, pki.Root.PEM(), httpauth.WithGrace(0))
 		require.NoError(t, os.Remove(f.path))
 		f.clock.Advance(f.interval)
 		assert.True(t, noRoots(f.Roots()), "zero grace fails closed at the first failed reload")
@@ -241,7 +241,7 @@ func TestDamagedBundleFailsClosedAfterGrace(t *testing.T) {
 	})
 
 	t.Run("grace ends on time although the interval is longer", func(t *testing.T) {
-		f := newRootsFileEvery(t, pki.Root.PEM(), time.Hour, httpauth.WithRootsGrace(time.Minute))
+		f := newRootsFileEvery(t, pki.Root.PEM(), time.Hour, httpauth.WithGrace(time.Minute))
 		good := f.Roots()
 		f.write(t, []byte("damaged"))
 		assert.Same(t, good, f.Roots())
@@ -279,7 +279,7 @@ func TestGoodBundleRestoresAfterFailure(t *testing.T) {
 		for _, r := range restored {
 			t.Run(b.name+"/"+r.name, func(t *testing.T) {
 				t.Parallel()
-				f := newRootsFile(t, pki.Root.PEM(), httpauth.WithRootsGrace(time.Minute))
+				f := newRootsFile(t, pki.Root.PEM(), httpauth.WithGrace(time.Minute))
 				a := mustNew(t, httpauth.Config{RootsProvider: f})
 				b.spoil(t, f)
 				f.Roots()
@@ -310,7 +310,7 @@ func TestGoodBundleRestoresAfterFailure(t *testing.T) {
 // against the listener's (possibly stale, possibly system) CAs.
 func TestRootsNeverNilAfterWithdrawal(t *testing.T) {
 	pki := testpki.MustSet(t)
-	f := newRootsFile(t, pki.Root.PEM(), httpauth.WithRootsGrace(time.Minute))
+	f := newRootsFile(t, pki.Root.PEM(), httpauth.WithGrace(time.Minute))
 	a := mustNew(t, httpauth.Config{RootsProvider: f})
 	listenerVerified := func() *http.Request {
 		r := tlsRequest(pki.Alice)
@@ -357,7 +357,7 @@ func TestNewFileRootsErrors(t *testing.T) {
 		name     string
 		content  []byte // nil: no file
 		interval time.Duration
-		opts     []httpauth.FileRootsOption
+		opts     []httpauth.FileOption
 		want     string
 	}{
 		{"missing file", nil, 0, nil, "roots file"},
@@ -366,7 +366,7 @@ func TestNewFileRootsErrors(t *testing.T) {
 		{"no certificate", []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0, nil, "holds no PEM certificate"},
 		{"truncated bundle", bundle[:len(bundle)-10], 0, nil, "damaged (truncated file?)"},
 		{"negative interval", pki.Root.PEM(), -time.Second, nil, "negative interval"},
-		{"negative grace", pki.Root.PEM(), 0, []httpauth.FileRootsOption{httpauth.WithRootsGrace(-time.Second)}, "negative grace"},
+		{"negative grace", pki.Root.PEM(), 0, []httpauth.FileOption{httpauth.WithGrace(-time.Second)}, "negative grace"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

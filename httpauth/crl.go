@@ -1,0 +1,255 @@
+package httpauth
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/binary"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// CRLFiles is a [RevocationChecker] over certificate revocation lists read
+// from a file or a directory, DER or PEM ("X509 CRL" blocks), several
+// issuers at once. It reloads them when their content changes, by the
+// rules of [FileRoots]: checked at most once per interval on demand, an
+// emptied file or directory puts no CRL in force, a damaged one keeps the
+// last good lists for the grace period ([WithGrace]) and then none.
+//
+// Each certificate of the verified chain except the root is looked up in
+// the CRL of its issuer in that chain: a CRL counts only when its issuer
+// name is that certificate's subject, its authority key identifier (when
+// both have one) matches, and its signature verifies with that
+// certificate's key, so a CRL can never speak for another CA, nor a
+// certificate the client sent outside the verified chain. The newest such
+// CRL is used; when its nextUpdate has passed it is stale. A revoked
+// serial answers revoked; a certificate whose issuer has no usable CRL, or
+// only a stale one, answers unknown — refused unless the checker is
+// wrapped in [FailOpen], as nginx refuses a chain without CRLs for all its
+// CAs. Lookups are one map access per certificate; signatures are checked
+// once per CRL and issuer. Delta and indirect CRLs are not supported.
+type CRLFiles struct {
+	w watched[*crlSet]
+}
+
+// DefaultCRLInterval is how often [CRLFiles] looks at its files when
+// NewCRLFiles is given zero.
+const DefaultCRLInterval = time.Minute
+
+// NewCRLFiles loads the CRLs at path, a file or a directory whose regular
+// files (names starting with "." skipped, as Kubernetes' ..data links are)
+// each hold one DER CRL or PEM CRLs. It fails when nothing can be read or
+// parsed. interval is the time between checks for a change; zero means
+// DefaultCRLInterval.
+func NewCRLFiles(path string, interval time.Duration, opts ...FileOption) (*CRLFiles, error) {
+	if interval == 0 {
+		interval = DefaultCRLInterval
+	}
+	c := &CRLFiles{w: newWatched(crlKind, path, interval, opts)}
+	if err := c.w.load(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+var crlKind = watchKind[*crlSet]{
+	name:     "CRL files",
+	read:     readFiles,
+	parse:    parseCRLs,
+	empty:    func() *crlSet { return &crlSet{} },
+	lastGood: "the last good CRLs",
+	emptied:  "no CRL is in force",
+	none:     "no CRL in force",
+	closed:   "every chain's revocation status is unknown",
+}
+
+// Err returns nil when the CRLs in force are what the files hold now, and
+// otherwise why not, as [FileRoots.Err] does.
+func (c *CRLFiles) Err() error { return c.w.err() }
+
+// CheckRevocation looks every certificate of chain but the root up in the
+// CRL of its issuer.
+func (c *CRLFiles) CheckRevocation(_ context.Context, chain []*x509.Certificate) RevocationAnswer {
+	set, loadErr := c.w.current()
+	now := c.w.now()
+	for i := 0; i+1 < len(chain); i++ {
+		cert, issuer := chain[i], chain[i+1]
+		crl := set.find(issuer)
+		if crl == nil {
+			detail := fmt.Sprintf("no CRL signed by %q for certificate %d (serial %s)", truncate(issuer.Subject.CommonName), i, serialHex(cert))
+			if loadErr != nil {
+				detail += " (" + strings.TrimPrefix(loadErr.Error(), "httpauth: ") + ")"
+			}
+			return RevocationAnswer{Status: RevocationUnknown, Detail: detail}
+		}
+		if !crl.list.NextUpdate.IsZero() && now.After(crl.list.NextUpdate) {
+			return RevocationAnswer{Status: RevocationUnknown, Detail: fmt.Sprintf("the CRL of %q is stale: its nextUpdate %s has passed", truncate(issuer.Subject.CommonName), stamp(crl.list.NextUpdate))}
+		}
+		if at, ok := crl.revoked[string(cert.SerialNumber.Bytes())]; ok && cert.SerialNumber.Sign() > 0 {
+			return RevocationAnswer{Status: RevocationRevoked, Detail: fmt.Sprintf("serial %s revoked at %s by the CRL of %q", serialHex(cert), stamp(at), truncate(issuer.Subject.CommonName))}
+		}
+	}
+	return RevocationAnswer{Status: RevocationGood, Detail: "not on the CRLs"}
+}
+
+// crlSet is the CRLs of one load, indexed by issuer name.
+type crlSet struct {
+	byIssuer map[string][]*crlEntry // key: the CRL's raw issuer name
+}
+
+type crlEntry struct {
+	list    *x509.RevocationList
+	revoked map[string]time.Time // serial bytes → revocation time
+	sigs    sync.Map             // issuer certificate DER → signature verified (bool)
+}
+
+// find returns the newest CRL issued by issuer, checked as its signer.
+func (s *crlSet) find(issuer *x509.Certificate) *crlEntry {
+	var best *crlEntry
+	for _, e := range s.byIssuer[string(issuer.RawSubject)] {
+		if len(e.list.AuthorityKeyId) > 0 && len(issuer.SubjectKeyId) > 0 && !bytes.Equal(e.list.AuthorityKeyId, issuer.SubjectKeyId) {
+			continue
+		}
+		if !e.signedBy(issuer) {
+			continue
+		}
+		if best == nil || e.list.ThisUpdate.After(best.list.ThisUpdate) {
+			best = e
+		}
+	}
+	return best
+}
+
+func (e *crlEntry) signedBy(issuer *x509.Certificate) bool {
+	key := string(issuer.Raw)
+	if ok, seen := e.sigs.Load(key); seen {
+		return ok.(bool)
+	}
+	ok := e.list.CheckSignatureFrom(issuer) == nil
+	e.sigs.Store(key, ok)
+	return ok
+}
+
+// parseCRLs parses the framed files readFiles returned.
+func parseCRLs(_ string, data []byte) (*crlSet, error) {
+	set := &crlSet{byIssuer: map[string][]*crlEntry{}}
+	for name, content := range frames(data) {
+		lists, err := parseCRLFile(content)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		for _, l := range lists {
+			e := &crlEntry{list: l, revoked: make(map[string]time.Time, len(l.RevokedCertificateEntries))}
+			for _, r := range l.RevokedCertificateEntries {
+				e.revoked[string(r.SerialNumber.Bytes())] = r.RevocationTime
+			}
+			set.byIssuer[string(l.RawIssuer)] = append(set.byIssuer[string(l.RawIssuer)], e)
+		}
+	}
+	return set, nil
+}
+
+// parseCRLFile parses one DER CRL or every "X509 CRL" block of PEM text,
+// refusing what does not parse rather than skipping it.
+func parseCRLFile(data []byte) ([]*x509.RevocationList, error) {
+	if !bytes.Contains(data, []byte("-----BEGIN")) {
+		l, err := x509.ParseRevocationList(data)
+		if err != nil {
+			return nil, fmt.Errorf("not a DER CRL: %w", err)
+		}
+		return []*x509.RevocationList{l}, nil
+	}
+	var lists []*x509.RevocationList
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			break
+		}
+		if block.Type != "X509 CRL" {
+			continue
+		}
+		l, err := x509.ParseRevocationList(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("CRL %d: %w", len(lists), err)
+		}
+		lists = append(lists, l)
+	}
+	if bytes.Contains(data, []byte("-----BEGIN")) {
+		return nil, fmt.Errorf("PEM block after CRL %d is damaged (truncated file?)", len(lists))
+	}
+	if len(lists) == 0 {
+		return nil, errors.New("holds no X509 CRL block")
+	}
+	return lists, nil
+}
+
+// readFiles reads path, or the regular files of the directory path, into
+// one byte string to hash and parse: each non-blank file as its name, a
+// NUL, its length and its content. Nothing non-blank reads as empty.
+func readFiles(path string) ([]byte, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	names := []string{path}
+	if info.IsDir() {
+		entries, err := os.ReadDir(path)
+		if err != nil {
+			return nil, err
+		}
+		names = names[:0]
+		for _, e := range entries {
+			if !strings.HasPrefix(e.Name(), ".") {
+				names = append(names, filepath.Join(path, e.Name()))
+			}
+		}
+		slices.Sort(names)
+	}
+	var out []byte
+	for _, name := range names {
+		if info, err := os.Stat(name); err != nil || !info.Mode().IsRegular() {
+			continue // a subdirectory, or a link gone in the meantime
+		}
+		content, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		if blank(content) {
+			continue
+		}
+		out = append(out, filepath.Base(name)...)
+		out = append(out, 0)
+		out = binary.BigEndian.AppendUint64(out, uint64(len(content)))
+		out = append(out, content...)
+	}
+	return out, nil
+}
+
+// frames yields the files readFiles framed.
+func frames(data []byte) func(yield func(string, []byte) bool) {
+	return func(yield func(string, []byte) bool) {
+		for len(data) > 0 {
+			name, rest, ok := bytes.Cut(data, []byte{0})
+			if !ok || len(rest) < 8 {
+				return
+			}
+			n := binary.BigEndian.Uint64(rest)
+			rest = rest[8:]
+			if uint64(len(rest)) < n {
+				return
+			}
+			if !yield(string(name), rest[:n]) {
+				return
+			}
+			data = rest[n:]
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -92,7 +93,7 @@ func (c *CRLFiles) CheckRevocation(_ context.Context, chain []*x509.Certificate)
 		if !crl.list.NextUpdate.IsZero() && now.After(crl.list.NextUpdate) {
 			return RevocationAnswer{Status: RevocationUnknown, Detail: fmt.Sprintf("the CRL of %q is stale: its nextUpdate %s has passed", truncate(issuer.Subject.CommonName), stamp(crl.list.NextUpdate))}
 		}
-		if at, ok := crl.revoked[string(cert.SerialNumber.Bytes())]; ok && cert.SerialNumber.Sign() > 0 {
+		if at, ok := crl.revokedAt(cert); ok {
 			return RevocationAnswer{Status: RevocationRevoked, Detail: fmt.Sprintf("serial %s revoked at %s by the CRL of %q", serialHex(cert), stamp(at), truncate(issuer.Subject.CommonName))}
 		}
 	}
@@ -107,7 +108,10 @@ type crlSet struct {
 type crlEntry struct {
 	list    *x509.RevocationList
 	revoked map[string]time.Time // serial bytes → revocation time
-	sigs    sync.Map             // issuer certificate DER → signature verified (bool)
+
+	mu   sync.RWMutex
+	sigs map[string]bool                  // issuer certificate DER → signature verified; only CA certificates of verified chains get here
+	last atomic.Pointer[x509.Certificate] // the issuer last found to have signed: cached chains reuse their certificates
 }
 
 // find returns the newest CRL issued by issuer, checked as its signer.
@@ -128,13 +132,44 @@ func (s *crlSet) find(issuer *x509.Certificate) *crlEntry {
 }
 
 func (e *crlEntry) signedBy(issuer *x509.Certificate) bool {
-	key := string(issuer.Raw)
-	if ok, seen := e.sigs.Load(key); seen {
-		return ok.(bool)
+	if e.last.Load() == issuer {
+		return true
 	}
-	ok := e.list.CheckSignatureFrom(issuer) == nil
-	e.sigs.Store(key, ok)
+	e.mu.RLock()
+	ok, seen := e.sigs[string(issuer.Raw)] // no allocation for the lookup
+	e.mu.RUnlock()
+	if seen {
+		if ok {
+			e.last.Store(issuer)
+		}
+		return ok
+	}
+	ok = e.list.CheckSignatureFrom(issuer) == nil
+	if ok {
+		e.last.Store(issuer)
+	}
+	e.mu.Lock()
+	if e.sigs == nil {
+		e.sigs = map[string]bool{}
+	}
+	e.sigs[string(issuer.Raw)] = ok
+	e.mu.Unlock()
 	return ok
+}
+
+// revokedAt looks cert's serial up without allocating for common sizes.
+func (e *crlEntry) revokedAt(cert *x509.Certificate) (time.Time, bool) {
+	sn := cert.SerialNumber
+	if sn == nil || sn.Sign() <= 0 || len(e.revoked) == 0 {
+		return time.Time{}, false
+	}
+	var buf [32]byte
+	if n := (sn.BitLen() + 7) / 8; n <= len(buf) {
+		at, ok := e.revoked[string(sn.FillBytes(buf[len(buf)-n:]))]
+		return at, ok
+	}
+	at, ok := e.revoked[string(sn.Bytes())]
+	return at, ok
 }
 
 // parseCRLs parses the framed files readFiles returned.

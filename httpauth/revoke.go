@@ -75,7 +75,10 @@ func (a *Authenticator) checkRevocation(r *http.Request, id *Identity) error {
 		return nil
 	}
 	chain := id.verifiedChain
-	var unknown *RevocationAnswer
+	var (
+		unknown    RevocationAnswer
+		anyUnknown bool
+	)
 	for _, c := range a.revocation {
 		ans := c.CheckRevocation(r.Context(), chain)
 		switch ans.Status {
@@ -87,12 +90,12 @@ func (a *Authenticator) checkRevocation(r *http.Request, id *Identity) error {
 				a.logFailOpen(r, id, ans)
 				continue
 			}
-			if unknown == nil {
-				unknown = &ans
+			if !anyUnknown {
+				unknown, anyUnknown = ans, true
 			}
 		}
 	}
-	if unknown != nil {
+	if anyUnknown {
 		return unauthorized(fmt.Errorf("%w: certificate %s: %s; wrap the checker in httpauth.FailOpen to let such chains pass", ErrRevocationUnknown, shortFP(id.Certificate), unknown.Detail))
 	}
 	return nil

@@ -107,8 +107,9 @@ func newWatched[T any](kind watchKind[T], path string, interval time.Duration, o
 }
 
 type watchState[T any] struct {
-	val T
-	err error
+	val    T
+	err    error
+	closed bool // the grace period ended: val is the kind's empty value
 }
 
 // load reads and parses the file once; at start-up every failure, an
@@ -140,13 +141,17 @@ func (w *watched[T]) load() error {
 // current returns the value in force and why it is not the file's current
 // content (nil when it is), reloading first when the interval has passed.
 func (w *watched[T]) current() (T, error) {
+	s := w.currentState()
+	return s.val, s.err
+}
+
+func (w *watched[T]) currentState() *watchState[T] {
 	if now := w.now(); now.UnixNano() >= w.next.Load() && w.mu.TryLock() {
 		// TryLock: while one caller reloads, the others use the old value.
 		w.reload(now)
 		w.mu.Unlock()
 	}
-	s := w.state.Load()
-	return s.val, s.err
+	return w.state.Load()
 }
 
 func (w *watched[T]) err() error { return w.state.Load().err }
@@ -225,7 +230,8 @@ func (w *watched[T]) failed(now time.Time, cause error) {
 		w.log(slog.LevelError, fmt.Sprintf("httpauth: %s grace period ended; %s, %s", w.kind.name, w.kind.none, w.kind.closed),
 			slog.Any("error", cause), slog.Time("failing_since", w.failingSince))
 	}
-	w.publish(val, fmt.Errorf("httpauth: %s: grace period ended at %s, %s; last error: %w", w.kind.name, stamp(end), w.kind.none, cause))
+	w.state.Store(&watchState[T]{val: val, closed: true,
+		err: fmt.Errorf("httpauth: %s: grace period ended at %s, %s; last error: %w", w.kind.name, stamp(end), w.kind.none, cause)})
 }
 
 func (w *watched[T]) emptiedErr() error {

@@ -61,7 +61,7 @@ func TestUpgrader(t *testing.T) {
 				assert.Equal(t, tt.status, e.StatusCode())
 				return
 			}
-			_, resp, err := dial(t, srv, set, tt.leaf, nil)
+			_, resp, err := adapter.DialAs(t, srv, set, tt.leaf, nil)
 			require.NoError(t, err)
 			assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
 			origin := wstest.Receive(t, results)

@@ -17,8 +17,8 @@ import (
 // drives them.
 var adapter = wstest.Adapter[*websocket.Conn, *websocket.Upgrader]{
 	Handler: gorilla.Handler,
-	Upgrade: func(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, _ *websocket.Upgrader) (*websocket.Conn, *httpauth.Identity, error) {
-		return (&gorilla.Upgrader{Auth: a}).Upgrade(w, r, nil)
+	Upgrade: func(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, u *websocket.Upgrader) (*websocket.Conn, *httpauth.Identity, error) {
+		return gorilla.NewUpgrader(a, u).UpgradeWithIdentity(w, r, nil)
 	},
 	Dial: func(ctx context.Context, url string, cfg *tls.Config, h http.Header) (*websocket.Conn, *http.Response, error) {
 		d := websocket.Dialer{TLSClientConfig: cfg}

@@ -7,8 +7,9 @@
 // acceptable certificate, upgrades the rest and calls your function with
 // the connection, the identity and a context that ends when the
 // certificate expires, at which point the connection is closed with status
-// 1008 (policy violation). [Upgrader] is the drop-in for code that calls
-// websocket.Upgrader.Upgrade itself.
+// 1008 (policy violation). For code that calls websocket.Upgrader.Upgrade
+// itself, [NewUpgrader] wraps that Upgrader: [Upgrader.Upgrade] keeps its
+// signature, and [Upgrader.UpgradeWithIdentity] also returns the identity.
 //
 // # What it trusts
 //

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 
@@ -83,4 +84,58 @@ func ExampleHandler() {
 	// Output:
 	// alice: hello from alice
 	// stranger: websocket: bad handshake (401 Unauthorized)
+}
+
+// NewUpgrader gates a server that calls Upgrade itself: only the line that
+// makes the upgrader changes, and the refused client never reaches the
+// handler's code after Upgrade.
+func ExampleNewUpgrader() {
+	pki, err := testpki.NewSet()
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth, err := httpauth.New(httpauth.Config{Roots: pki.Root.Pool()})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Was: upgrader := &websocket.Upgrader{ReadBufferSize: 1024}
+	upgrader := gorilla.NewUpgrader(auth, &websocket.Upgrader{ReadBufferSize: 1024})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return // refused or not an upgrade; the client has its answer
+		}
+		defer conn.Close()
+		if err := conn.WriteMessage(websocket.TextMessage, []byte("welcome")); err != nil {
+			log.Print(err)
+		}
+	}))
+	if srv.TLS, err = auth.TLSConfig(pki.Server.TLSCertificate()); err != nil {
+		log.Fatal(err)
+	}
+	srv.StartTLS()
+	defer srv.Close()
+
+	for _, leaf := range []*testpki.Leaf{pki.Alice, pki.Stranger} {
+		d := websocket.Dialer{TLSClientConfig: &tls.Config{
+			RootCAs:      pki.Root.Pool(),
+			Certificates: []tls.Certificate{leaf.TLSCertificate()},
+		}}
+		conn, resp, err := d.Dial("wss"+strings.TrimPrefix(srv.URL, "https"), nil)
+		if err != nil {
+			fmt.Println(resp.Status)
+			resp.Body.Close()
+			continue
+		}
+		_, msg, err := conn.ReadMessage()
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(string(msg))
+		conn.Close()
+	}
+	// Output:
+	// welcome
+	// 401 Unauthorized
 }

@@ -8,28 +8,53 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// Upgrader is a websocket.Upgrader that admits only clients Auth accepts.
-// Set the embedded Upgrader's fields as usual; a nil Auth refuses every
-// request.
+// Upgrader upgrades only the clients its Authenticator accepts. It holds
+// a copy of a websocket.Upgrader rather than embedding one, so that no
+// ungated Upgrade is reachable through it. The zero Upgrader refuses
+// every request with 500.
 type Upgrader struct {
-	websocket.Upgrader
-	Auth *httpauth.Authenticator
+	auth *httpauth.Authenticator
+	up   websocket.Upgrader
 }
 
-// Upgrade authenticates r and, if it may pass, upgrades it with the
-// embedded Upgrader; CheckOrigin then sees the identity in r's context
-// (httpauth.FromContext).
+// NewUpgrader returns an Upgrader that admits only clients a accepts and
+// upgrades them with a copy of u, so changing u later has no effect. A nil
+// u means a zero websocket.Upgrader; a nil a refuses every request with
+// 500.
+//
+// To gate an existing call site, replace the websocket.Upgrader with
+// NewUpgrader(a, thatUpgrader): its Upgrade calls stay as they are.
+func NewUpgrader(a *httpauth.Authenticator, u *websocket.Upgrader) *Upgrader {
+	g := &Upgrader{auth: a}
+	if u != nil {
+		g.up = *u
+	}
+	return g
+}
+
+// Upgrade has the signature of websocket.Upgrader.Upgrade and is
+// [Upgrader.UpgradeWithIdentity] without the identity, for call sites that
+// need the gate alone.
+func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeader http.Header) (*websocket.Conn, error) {
+	conn, _, err := u.UpgradeWithIdentity(w, r, responseHeader)
+	return conn, err
+}
+
+// UpgradeWithIdentity authenticates r and, if it may pass, upgrades it;
+// the websocket.Upgrader's CheckOrigin and Error then see the identity in
+// r's context (httpauth.FromContext).
 //
 // A refused request has been answered and its connection closed when
-// Upgrade returns a nil conn and an error wrapping the *httpauth.Error. A
-// failed upgrade has been answered by websocket.Upgrader. id is the
-// client's identity whenever one was established, also on failure, for
-// logging; use the conn only when err is nil.
+// UpgradeWithIdentity returns a nil conn and an error wrapping the
+// *httpauth.Error. A failed upgrade has been answered by
+// websocket.Upgrader. id is the client's identity whenever one was
+// established, also on failure, for logging; use the conn only when err is
+// nil.
 //
-// Unlike Handler, Upgrade does not end the connection when the certificate
+// Unlike [Handler], neither form ends the connection when the certificate
 // expires: close it by id.NotAfter yourself.
-func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeader http.Header) (*websocket.Conn, *httpauth.Identity, error) {
-	return certgate.Upgrade(w, r, u.Auth, func(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
-		return u.Upgrader.Upgrade(w, r, responseHeader)
+func (u *Upgrader) UpgradeWithIdentity(w http.ResponseWriter, r *http.Request, responseHeader http.Header) (conn *websocket.Conn, id *httpauth.Identity, err error) {
+	return certgate.Upgrade(w, r, u.auth, func(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
+		return u.up.Upgrade(w, r, responseHeader)
 	})
 }

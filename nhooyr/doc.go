@@ -9,8 +9,9 @@
 // acceptable certificate, accepts the rest and calls your function with
 // the connection, the identity and a context that ends when the
 // certificate expires, at which point the connection is closed with
-// StatusPolicyViolation (1008). [Accept] is the drop-in for code that
-// calls websocket.Accept itself.
+// StatusPolicyViolation (1008). For code that calls websocket.Accept
+// itself, [Accept] replaces that call: it takes the Authenticator as well
+// and returns the identity beside the connection.
 //
 // # What it trusts
 //

@@ -59,7 +59,7 @@ func (h *Handler[C]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.Upgrade == nil || h.Serve == nil {
 		// A missing function must fail before the upgrade, not leave an
 		// upgraded connection nobody serves or closes.
-		refuse(w, r, h.Auth, errIncompleteHandler)
+		writeRefusal(w, r, h.Auth, errIncompleteHandler)
 		return
 	}
 	conn, id, err := Upgrade(w, r, h.Auth, h.Upgrade)

@@ -10,6 +10,18 @@ import (
 	"github.com/certgate/certgate/httpauth"
 )
 
+// Three words for three things, in this package:
+//
+//   - the refusal is the decision: the error that refused the request (an
+//     *httpauth.Error, as Authenticate returns) and the status and public
+//     text refusalOf derives from it;
+//   - the raw response is the refusal rendered as HTTP/1.1 bytes, by
+//     rawResponse, for a connection taken away from net/http;
+//   - the writers put the refusal on the wire: Reject writes the raw
+//     response on a connection and closes it; writeRefusal answers an HTTP
+//     request, through Reject when it can hijack the connection and through
+//     the ResponseWriter otherwise.
+
 // WriteTimeout bounds the writes certgate makes on a connection: the raw
 // refusal written by [Reject], and the close frame package gorilla sends
 // when a certificate expires (coder and nhooyr close under their library's
@@ -17,7 +29,7 @@ import (
 // for longer than this.
 const WriteTimeout = 5 * time.Second
 
-// Reject writes a complete HTTP/1.1 refusal for err on conn and closes conn.
+// Reject writes the raw response for the refusal err on conn and closes conn.
 // It is what [Gate] does on a hijacked connection, for servers that handle
 // raw connections themselves.
 //
@@ -38,17 +50,10 @@ const WriteTimeout = 5 * time.Second
 // within WriteTimeout plus half a second, with the error of the write, or
 // else of the close.
 func Reject(conn net.Conn, err error) error {
-	return reject(conn, err, WriteTimeout)
-}
-
-// reject is Reject with the timeout as a parameter, so tests can bound a
-// client that never reads without waiting for WriteTimeout.
-func reject(conn net.Conn, err error, timeout time.Duration) error {
-	resp := response(err)
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(WriteTimeout)
 	werr := conn.SetWriteDeadline(deadline)
 	if werr == nil {
-		_, werr = conn.Write(resp)
+		_, werr = conn.Write(rawResponse(err))
 	}
 	if werr == nil {
 		linger(conn, deadline)
@@ -73,13 +78,13 @@ func closeTransport(conn net.Conn) {
 	}
 }
 
-// response renders the refusal for err. Only the status and the public
-// text vary; both come from httpauth, which clamps the one to 400–599 and
-// strips control characters from the other, and neither is placed in a
-// header. The headers match those of [httpauth.Authenticator.WriteError],
+// rawResponse renders the refusal err as HTTP/1.1 bytes. Only the status
+// and the public text vary; both come from httpauth, which clamps the one
+// to 400–599 and strips control characters from the other, and neither is
+// placed in a header. The headers match those of [httpauth.Authenticator.WriteError],
 // so a refusal looks the same whether or not the connection was hijacked.
-func response(err error) []byte {
-	status, text := refusal(err)
+func rawResponse(err error) []byte {
+	status, text := refusalOf(err)
 	body := text + "\n"
 
 	b := make([]byte, 0, 512) // head and the capped body fit
@@ -99,10 +104,10 @@ func response(err error) []byte {
 	return append(b, body...)
 }
 
-// refusal returns the status and the public text to answer err with. An
-// error httpauth did not make carries no public text, so its own text,
+// refusalOf returns the status and the public text of the refusal err.
+// An error httpauth did not make carries no public text, so its own text,
 // which may hold internal details, is never sent.
-func refusal(err error) (status int, text string) {
+func refusalOf(err error) (status int, text string) {
 	var e *httpauth.Error
 	if errors.As(err, &e) {
 		return e.StatusCode(), e.PublicText()

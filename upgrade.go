@@ -65,18 +65,18 @@ func Upgrade[C any](w http.ResponseWriter, r *http.Request, a *httpauth.Authenti
 // also with the error when authorization failed.
 func admit(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator) (*httpauth.Identity, error) {
 	if a == nil {
-		refuse(w, r, nil, errNoAuthenticator)
+		writeRefusal(w, r, nil, errNoAuthenticator)
 		return nil, errNoAuthenticator
 	}
 	id, err := a.Authenticate(r)
 	if err != nil {
-		refuse(w, r, a, err)
+		writeRefusal(w, r, a, err)
 		return id, err
 	}
 	return id, nil
 }
 
-// refuse answers err, as returned by [httpauth.Authenticator.Authenticate].
+// writeRefusal answers r with the refusal err.
 //
 // Over HTTP/1.x it hijacks the connection through
 // http.NewResponseController, so wrappers with an Unwrap method keep
@@ -84,7 +84,7 @@ func admit(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator) (*
 // Where hijacking is impossible (HTTP/2, recorders, wrappers without Unwrap,
 // http.TimeoutHandler) it answers through w with the same status, by
 // [httpauth.Authenticator.WriteError] (plain text when a is nil).
-func refuse(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, err error) {
+func writeRefusal(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, err error) {
 	// HTTP/2 streams share a connection, so there is nothing to hijack and
 	// nothing to close; no attempt is made (PROTO-01).
 	if r.ProtoMajor == 1 {
@@ -106,6 +106,6 @@ func refuse(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, e
 		a.WriteError(w, r, err)
 		return
 	}
-	status, text := refusal(err)
+	status, text := refusalOf(err)
 	http.Error(w, text, status)
 }

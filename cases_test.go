@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,24 +21,10 @@ import (
 	"github.com/certgate/certgate"
 	"github.com/certgate/certgate/httpauth"
 	"github.com/certgate/certgate/internal/testpki"
+	"github.com/certgate/certgate/internal/wstest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// authzServer serves the gate on loopback TLS with authz as the authorizer.
-func authzServer(t *testing.T, set *testpki.Set, cfg httpauth.Config) *httptest.Server {
-	t.Helper()
-	cfg.Roots = set.Root.Pool()
-	return newTLSServer(t, set, gateHandler(mustNew(t, cfg)), false)
-}
-
-// mint issues a client certificate from set's intermediate.
-func mint(t *testing.T, set *testpki.Set, opts ...testpki.Option) *testpki.Leaf {
-	t.Helper()
-	l, err := set.Intermediate.Leaf(opts...)
-	require.NoError(t, err)
-	return l
-}
 
 // RSP-01: text with CR/LF, from an authorizer or a certificate's CN, ends up
 // in the body of one response with control characters removed.
@@ -65,8 +52,8 @@ func TestRSP01HeaderInjection(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			raw := rawExchange(t, srv, set, tt.leaf, upgradeRequest("localhost"))
-			assert.Equal(t, refusal(403, "Forbidden", tt.body), raw)
+			raw := wstest.RawRefusal(t, srv, set, tt.leaf)
+			assert.Equal(t, wstest.Refusal(403, tt.body), raw)
 			assertOnlyFixedHead(t, raw, 403)
 			assert.NotContains(t, raw, "\r\nSet-Cookie")
 		})
@@ -99,14 +86,15 @@ func TestRSP02ClientTextNeverInHead(t *testing.T) {
 		absent   string
 	}{
 		{"non-ASCII CN echoed by the authorizer", func(t *testing.T) string {
-			return rawExchange(t, srv, set, mint(t, set, testpki.WithCN(cn)), upgradeRequest("localhost"))
+			return wstest.RawRefusal(t, srv, set, mint(t, set, testpki.WithCN(cn)))
 		}, 403, "\u0085"},
 		{"oversized authorizer text", func(t *testing.T) string {
-			return rawExchange(t, srv, set, set.Bob, upgradeRequest("localhost"))
+			return wstest.RawRefusal(t, srv, set, set.Bob)
 		}, 403, "\xff"},
 		{"non-ASCII verify header", func(t *testing.T) string {
-			req := upgradeRequest("localhost", nginxHeaders(set.Alice)[0], "X-SSL-Client-Verify: FAILED:ünï")
-			return rawPlainExchange(t, proxied, req)
+			header := wstest.NginxHeader(set.Alice)
+			header.Set("X-SSL-Client-Verify", "FAILED:ünï")
+			return wstest.RawPlainRefusal(t, proxied, header)
 		}, 401, "ünï"},
 	}
 	for _, tt := range tests {
@@ -147,8 +135,8 @@ func TestRSP03StatusClamp(t *testing.T) {
 					return &httpauth.Error{Status: tt.status, Public: "status test"}
 				},
 			})
-			raw := rawExchange(t, srv, set, set.Alice, upgradeRequest("localhost"))
-			assert.Equal(t, refusal(tt.want, http.StatusText(tt.want), "status test"), raw)
+			raw := wstest.RawRefusal(t, srv, set, set.Alice)
+			assert.Equal(t, wstest.Refusal(tt.want, "status test"), raw)
 			assert.NotContains(t, raw, "101")
 		})
 	}
@@ -169,11 +157,11 @@ func TestAUTHZ01PanickingAuthorizer(t *testing.T) {
 	})
 
 	for range 2 {
-		raw := rawExchange(t, srv, set, set.Bob, upgradeRequest("localhost"))
-		assert.Equal(t, refusal(500, "Internal Server Error", "authorization unavailable"), raw)
+		raw := wstest.RawRefusal(t, srv, set, set.Bob)
+		assert.Equal(t, wstest.Refusal(500, "authorization unavailable"), raw)
 		assert.NotContains(t, raw, "xyzzy")
 	}
-	resp, body := get(t, httpClient(t, set, set.Alice), srv.URL)
+	resp, body := get(t, wstest.HTTPClient(t, set, set.Alice), srv.URL)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "hello alice", body)
 }
@@ -193,8 +181,8 @@ func TestAUTHZ02BlockingAuthorizer(t *testing.T) {
 				return ctx.Err()
 			},
 		})
-		raw := rawExchange(t, srv, set, set.Alice, upgradeRequest("localhost"))
-		assert.Equal(t, refusal(503, "Service Unavailable", "authorization unavailable"), raw)
+		raw := wstest.RawRefusal(t, srv, set, set.Alice)
+		assert.Equal(t, wstest.Refusal(503, "authorization unavailable"), raw)
 	})
 
 	t.Run("client disconnect", func(t *testing.T) {
@@ -212,34 +200,21 @@ func TestAUTHZ02BlockingAuthorizer(t *testing.T) {
 				return ctx.Err()
 			},
 		})
-		srv := newTLSServer(t, set, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv := wstest.NewTLSServer(t, set, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, ok := certgate.Gate(w, r, a)
 			result <- ok
 		}), false)
 
-		conn, err := tls.Dial("tcp", srv.Listener.Addr().String(), clientTLS(set, set.Alice))
+		conn, err := tls.Dial("tcp", srv.Listener.Addr().String(), wstest.ClientTLS(set, set.Alice))
 		require.NoError(t, err)
-		_, err = conn.Write([]byte(upgradeRequest("localhost")))
+		_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
 		require.NoError(t, err)
 		<-started
 		require.NoError(t, conn.Close())
 
-		assert.ErrorIs(t, receive(t, ended), context.Canceled, "the request context ended with the client")
-		assert.False(t, receive(t, result), "never passes after the client left")
+		assert.ErrorIs(t, wstest.Receive(t, ended), context.Canceled, "the request context ended with the client")
+		assert.False(t, wstest.Receive(t, result), "never passes after the client left")
 	})
-}
-
-// receive waits for one value, failing the test rather than hanging.
-func receive[T any](t *testing.T, ch <-chan T) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(10 * time.Second):
-		require.FailNow(t, "timed out")
-		var zero T
-		return zero
-	}
 }
 
 // PROTO-01: over HTTP/2 nothing is hijacked; refusals go through the
@@ -247,7 +222,7 @@ func receive[T any](t *testing.T, ch <-chan T) T {
 func TestPROTO01HTTP2(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
-	srv := newTLSServer(t, set, gateHandler(tlsAuth(t, set)), true)
+	srv := wstest.NewTLSServer(t, set, gateHandler(wstest.TLSAuth(t, set)), true)
 
 	tests := []struct {
 		name   string
@@ -264,7 +239,7 @@ func TestPROTO01HTTP2(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			resp, body := get(t, httpClient(t, set, tt.leaf), srv.URL)
+			resp, body := get(t, wstest.HTTPClient(t, set, tt.leaf), srv.URL)
 			assert.Equal(t, 2, resp.ProtoMajor)
 			assert.Equal(t, tt.status, resp.StatusCode)
 			assert.Equal(t, tt.body, body)
@@ -293,7 +268,7 @@ func TestPROTO01NoHijackAttempt(t *testing.T) {
 	r.TLS = tlsState(set.Bob)
 	w := &hijackSpy{ResponseRecorder: httptest.NewRecorder()}
 
-	_, ok := certgate.Gate(w, r, tlsAuth(t, set))
+	_, ok := certgate.Gate(w, r, wstest.TLSAuth(t, set))
 	assert.False(t, ok)
 	assert.False(t, w.hijacked)
 	assert.Equal(t, http.StatusForbidden, w.Code)

@@ -13,6 +13,7 @@ import (
 	"github.com/certgate/certgate"
 	"github.com/certgate/certgate/httpauth"
 	"github.com/certgate/certgate/internal/testpki"
+	"github.com/certgate/certgate/internal/wstest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -64,8 +65,7 @@ func TestLIFE01HandlerExpiry(t *testing.T) {
 		{name: "header certificate", header: true, request: func(leaf *testpki.Leaf) *http.Request {
 			r := httptest.NewRequest(http.MethodGet, "http://backend.test/ws", nil)
 			r.RemoteAddr = "127.0.0.1:40000"
-			r.Header.Set("X-SSL-Client-Cert", httpHeaderValue(nginxHeaders(leaf)[0]))
-			r.Header.Set("X-SSL-Client-Verify", "SUCCESS")
+			r.Header = wstest.NginxHeader(leaf)
 			return r
 		}},
 		{name: "authenticator clock ahead", skew: 2 * time.Second, request: func(leaf *testpki.Leaf) *http.Request {
@@ -120,7 +120,7 @@ func TestHandlerServeReturnsFirst(t *testing.T) {
 		leaf := shortLived(t, set, time.Hour)
 		conn := newFakeConn()
 		h := &certgate.Handler[*fakeConn]{
-			Auth:    tlsAuth(t, set),
+			Auth:    wstest.TLSAuth(t, set),
 			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return conn, nil },
 			Serve:   func(context.Context, *fakeConn, *httpauth.Identity) { time.Sleep(time.Minute) },
 			Expire:  expire,
@@ -143,7 +143,7 @@ func TestHandlerRequestCancelled(t *testing.T) {
 		conn := newFakeConn()
 		var cause error
 		h := &certgate.Handler[*fakeConn]{
-			Auth:    tlsAuth(t, set),
+			Auth:    wstest.TLSAuth(t, set),
 			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return conn, nil },
 			Serve: func(ctx context.Context, _ *fakeConn, _ *httpauth.Identity) {
 				<-ctx.Done()
@@ -172,7 +172,7 @@ func TestHandlerNoExpireAfterCancel(t *testing.T) {
 		conn := newFakeConn()
 		var cause error
 		h := &certgate.Handler[*fakeConn]{
-			Auth:    tlsAuth(t, set),
+			Auth:    wstest.TLSAuth(t, set),
 			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return conn, nil },
 			Serve: func(ctx context.Context, _ *fakeConn, _ *httpauth.Identity) {
 				<-ctx.Done()
@@ -201,7 +201,7 @@ func TestHandlerWaitsForExpire(t *testing.T) {
 		leaf := shortLived(t, set, time.Second)
 		var finished atomic.Bool
 		h := &certgate.Handler[*fakeConn]{
-			Auth:    tlsAuth(t, set),
+			Auth:    wstest.TLSAuth(t, set),
 			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return newFakeConn(), nil },
 			Serve:   func(_ context.Context, c *fakeConn, _ *httpauth.Identity) { <-c.closed },
 			Expire: func(c *fakeConn) {
@@ -229,7 +229,7 @@ func TestHandlerExpireBeforeCancel(t *testing.T) {
 		var errDuringExpire error
 		var ended time.Time
 		h := &certgate.Handler[*fakeConn]{
-			Auth:    tlsAuth(t, set),
+			Auth:    wstest.TLSAuth(t, set),
 			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return newFakeConn(), nil },
 			Serve: func(ctx context.Context, _ *fakeConn, _ *httpauth.Identity) {
 				served <- ctx
@@ -258,7 +258,7 @@ func TestHandlerNilExpire(t *testing.T) {
 		leaf := shortLived(t, set, time.Second)
 		var cause error
 		h := &certgate.Handler[*fakeConn]{
-			Auth:    tlsAuth(t, set),
+			Auth:    wstest.TLSAuth(t, set),
 			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return newFakeConn(), nil },
 			Serve: func(ctx context.Context, _ *fakeConn, _ *httpauth.Identity) {
 				<-ctx.Done()
@@ -288,11 +288,11 @@ func TestHandlerFlow(t *testing.T) {
 		upgraded bool
 		served   bool
 	}{
-		{"accepted", tlsAuth(t, set), set.Alice, nil, http.StatusOK, true, true},
-		{"denied: no upgrade", tlsAuth(t, set), set.Bob, nil, http.StatusForbidden, false, false},
-		{"no certificate: no upgrade", tlsAuth(t, set), nil, nil, http.StatusUnauthorized, false, false},
+		{"accepted", wstest.TLSAuth(t, set), set.Alice, nil, http.StatusOK, true, true},
+		{"denied: no upgrade", wstest.TLSAuth(t, set), set.Bob, nil, http.StatusForbidden, false, false},
+		{"no certificate: no upgrade", wstest.TLSAuth(t, set), nil, nil, http.StatusUnauthorized, false, false},
 		{"no authenticator: no upgrade", nil, set.Alice, nil, http.StatusInternalServerError, false, false},
-		{"upgrade fails: its own answer, no serve", tlsAuth(t, set), set.Alice, errUpgrade, http.StatusUpgradeRequired, true, false},
+		{"upgrade fails: its own answer, no serve", wstest.TLSAuth(t, set), set.Alice, errUpgrade, http.StatusUpgradeRequired, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -341,8 +341,8 @@ func TestHandlerIncomplete(t *testing.T) {
 		return newFakeConn(), nil
 	}
 	for name, h := range map[string]*certgate.Handler[*fakeConn]{
-		"no Upgrade": {Auth: tlsAuth(t, set), Serve: func(context.Context, *fakeConn, *httpauth.Identity) {}},
-		"no Serve":   {Auth: tlsAuth(t, set), Upgrade: upgrade},
+		"no Upgrade": {Auth: wstest.TLSAuth(t, set), Serve: func(context.Context, *fakeConn, *httpauth.Identity) {}},
+		"no Serve":   {Auth: wstest.TLSAuth(t, set), Upgrade: upgrade},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, "https://example.test/ws", nil)

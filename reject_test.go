@@ -16,6 +16,7 @@ import (
 	"github.com/certgate/certgate"
 	"github.com/certgate/certgate/httpauth"
 	"github.com/certgate/certgate/internal/testpki"
+	"github.com/certgate/certgate/internal/wstest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -55,14 +56,14 @@ func TestReject(t *testing.T) {
 		want string
 	}{
 		{"no certificate", &httpauth.Error{Status: 401, Reason: httpauth.ErrNoCertificate},
-			refusal(401, "Unauthorized", "client certificate required")},
-		{"denied with public text", denied, refusal(403, "Forbidden", "not on the list")},
-		{"wrapped httpauth error", fmt.Errorf("lookup: %w", denied), refusal(403, "Forbidden", "not on the list")},
-		{"status without reason phrase", &httpauth.Error{Status: 499, Public: "closed"}, refusal(499, "", "closed")},
-		{"status out of range", &httpauth.Error{Status: 1000, Public: "odd"}, refusal(500, "Internal Server Error", "odd")},
+			wstest.Refusal(401, "client certificate required")},
+		{"denied with public text", denied, wstest.Refusal(403, "not on the list")},
+		{"wrapped httpauth error", fmt.Errorf("lookup: %w", denied), wstest.Refusal(403, "not on the list")},
+		{"status without reason phrase", &httpauth.Error{Status: 499, Public: "closed"}, wstest.Refusal(499, "closed")},
+		{"status out of range", &httpauth.Error{Status: 1000, Public: "odd"}, wstest.Refusal(500, "odd")},
 		{"foreign error keeps its text private", errors.New("db password=hunter2"),
-			refusal(500, "Internal Server Error", "Internal Server Error")},
-		{"nil error", nil, refusal(500, "Internal Server Error", "Internal Server Error")},
+			wstest.Refusal(500, "Internal Server Error")},
+		{"nil error", nil, wstest.Refusal(500, "Internal Server Error")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/certgate/certgate/httpauth"
 	"github.com/certgate/certgate/internal/testpki"
+	"github.com/certgate/certgate/internal/wstest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -20,30 +21,29 @@ import (
 func TestGateRefusesOnTheWire(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
-	srv := newTLSServer(t, set, gateHandler(tlsAuth(t, set)), false)
+	srv := wstest.NewTLSServer(t, set, gateHandler(wstest.TLSAuth(t, set)), false)
 	aliceAlone := &testpki.Leaf{Cert: set.Alice.Cert, Key: set.Alice.Key}
 
 	tests := []struct {
 		name   string
 		leaf   *testpki.Leaf
 		status int
-		reason string
 		body   string
 	}{
-		{"no certificate", nil, 401, "Unauthorized", "client certificate required"},
-		{"unknown CA", set.Stranger, 401, "Unauthorized", "client certificate signed by unknown authority"},
-		{"forged self-signed admin", set.Forged, 401, "Unauthorized", "client certificate signed by unknown authority"},
-		{"missing intermediate", aliceAlone, 401, "Unauthorized", "client certificate signed by unknown authority"},
-		{"expired leaf", set.Expired, 401, "Unauthorized", "client certificate expired"},
-		{"not yet valid", set.NotYetValid, 401, "Unauthorized", "client certificate not yet valid"},
-		{"server-only key usage", set.ServerOnly, 401, "Unauthorized", "client certificate not valid for client authentication"},
-		{"denied CN", set.Bob, 403, "Forbidden", "access denied"},
+		{"no certificate", nil, 401, "client certificate required"},
+		{"unknown CA", set.Stranger, 401, "client certificate signed by unknown authority"},
+		{"forged self-signed admin", set.Forged, 401, "client certificate signed by unknown authority"},
+		{"missing intermediate", aliceAlone, 401, "client certificate signed by unknown authority"},
+		{"expired leaf", set.Expired, 401, "client certificate expired"},
+		{"not yet valid", set.NotYetValid, 401, "client certificate not yet valid"},
+		{"server-only key usage", set.ServerOnly, 401, "client certificate not valid for client authentication"},
+		{"denied CN", set.Bob, 403, "access denied"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			raw := rawExchange(t, srv, set, tt.leaf, upgradeRequest("localhost"))
-			assert.Equal(t, refusal(tt.status, tt.reason, tt.body), raw)
+			raw := wstest.RawRefusal(t, srv, set, tt.leaf)
+			assert.Equal(t, wstest.Refusal(tt.status, tt.body), raw)
 		})
 	}
 }
@@ -51,9 +51,9 @@ func TestGateRefusesOnTheWire(t *testing.T) {
 func TestGateAccepts(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
-	srv := newTLSServer(t, set, gateHandler(tlsAuth(t, set)), false)
+	srv := wstest.NewTLSServer(t, set, gateHandler(wstest.TLSAuth(t, set)), false)
 
-	resp, body := get(t, httpClient(t, set, set.Alice), srv.URL)
+	resp, body := get(t, wstest.HTTPClient(t, set, set.Alice), srv.URL)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "hello alice", body)
 }
@@ -62,11 +62,11 @@ func TestGateAccepts(t *testing.T) {
 func TestGatePlainHTTP(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
-	srv := httptest.NewServer(gateHandler(tlsAuth(t, set)))
+	srv := httptest.NewServer(gateHandler(wstest.TLSAuth(t, set)))
 	t.Cleanup(srv.Close)
 
-	raw := rawPlainExchange(t, srv, upgradeRequest("localhost"))
-	assert.Equal(t, refusal(401, "Unauthorized", "client certificate required"), raw)
+	raw := wstest.RawPlainRefusal(t, srv, nil)
+	assert.Equal(t, wstest.Refusal(401, "client certificate required"), raw)
 }
 
 // TestGateHeaderSource: behind a proxy the refusal is the same raw answer.
@@ -76,23 +76,24 @@ func TestGateHeaderSource(t *testing.T) {
 	srv := httptest.NewServer(gateHandler(headerAuth(t, set, nil)))
 	t.Cleanup(srv.Close)
 
+	failedAtProxy := wstest.NginxHeader(set.Alice)
+	failedAtProxy.Set("X-SSL-Client-Verify", "FAILED:expired")
 	tests := []struct {
-		name    string
-		headers []string
-		want    string
+		name   string
+		header http.Header
+		want   string
 	}{
-		{"denied CN", nginxHeaders(set.Bob), refusal(403, "Forbidden", "access denied")},
-		{"certificate header missing", []string{"X-SSL-Client-Verify: SUCCESS"}, refusal(401, "Unauthorized", "client certificate required")},
-		{"malformed header", []string{"X-SSL-Client-Cert: %zz", "X-SSL-Client-Verify: SUCCESS"},
-			refusal(401, "Unauthorized", "client certificate not accepted")},
-		{"verification failed at the proxy", []string{nginxHeaders(set.Alice)[0], "X-SSL-Client-Verify: FAILED:expired"},
-			refusal(401, "Unauthorized", "client certificate not accepted")},
+		{"denied CN", wstest.NginxHeader(set.Bob), wstest.Refusal(403, "access denied")},
+		{"certificate header missing", http.Header{"X-Ssl-Client-Verify": {"SUCCESS"}},
+			wstest.Refusal(401, "client certificate required")},
+		{"malformed header", http.Header{"X-Ssl-Client-Cert": {"%zz"}, "X-Ssl-Client-Verify": {"SUCCESS"}},
+			wstest.Refusal(401, "client certificate not accepted")},
+		{"verification failed at the proxy", failedAtProxy, wstest.Refusal(401, "client certificate not accepted")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			raw := rawPlainExchange(t, srv, upgradeRequest("localhost", tt.headers...))
-			assert.Equal(t, tt.want, raw)
+			assert.Equal(t, tt.want, wstest.RawPlainRefusal(t, srv, tt.header))
 		})
 	}
 
@@ -100,23 +101,12 @@ func TestGateHeaderSource(t *testing.T) {
 		t.Parallel()
 		req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
 		require.NoError(t, err)
-		req.Header.Set("X-SSL-Client-Cert", httpHeaderValue(nginxHeaders(set.Alice)[0]))
-		req.Header.Set("X-SSL-Client-Verify", "SUCCESS")
+		req.Header = wstest.NginxHeader(set.Alice)
 		resp, err := srv.Client().Do(req)
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
 	})
-}
-
-// httpHeaderValue returns the value of a "Name: value" line.
-func httpHeaderValue(line string) string {
-	for i := range len(line) - 1 {
-		if line[i] == ':' && line[i+1] == ' ' {
-			return line[i+2:]
-		}
-	}
-	return line
 }
 
 // unwrapping and opaque wrap a ResponseWriter the way logging middleware
@@ -130,23 +120,23 @@ type opaque struct{ http.ResponseWriter }
 func TestGateWrappedResponseWriter(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
-	a := tlsAuth(t, set)
+	a := wstest.TLSAuth(t, set)
 	gate := gateHandler(a)
 
 	t.Run("with Unwrap: hijacked and answered raw", func(t *testing.T) {
 		t.Parallel()
-		srv := newTLSServer(t, set, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv := wstest.NewTLSServer(t, set, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			gate.ServeHTTP(unwrapping{w}, r)
 		}), false)
-		raw := rawExchange(t, srv, set, set.Bob, upgradeRequest("localhost"))
-		assert.Equal(t, refusal(403, "Forbidden", "access denied"), raw)
+		raw := wstest.RawRefusal(t, srv, set, set.Bob)
+		assert.Equal(t, wstest.Refusal(403, "access denied"), raw)
 	})
 	t.Run("without Unwrap: answered through the writer", func(t *testing.T) {
 		t.Parallel()
-		srv := newTLSServer(t, set, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv := wstest.NewTLSServer(t, set, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			gate.ServeHTTP(opaque{w}, r)
 		}), false)
-		resp, body := get(t, httpClient(t, set, set.Bob), srv.URL)
+		resp, body := get(t, wstest.HTTPClient(t, set, set.Bob), srv.URL)
 		assert.Equal(t, http.StatusForbidden, resp.StatusCode)
 		assert.Equal(t, "access denied\n", body)
 		assert.NotEmpty(t, resp.Header.Get("Date"), "net/http wrote it, not the raw writer")
@@ -160,7 +150,7 @@ func TestGateWrappedResponseWriter(t *testing.T) {
 func TestGateClosesWithoutHijack(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
-	gate := gateHandler(tlsAuth(t, set))
+	gate := gateHandler(wstest.TLSAuth(t, set))
 
 	tests := []struct {
 		name    string
@@ -203,7 +193,7 @@ func TestGateClosesWithoutHijack(t *testing.T) {
 func TestGateRecorder(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
-	a := tlsAuth(t, set)
+	a := wstest.TLSAuth(t, set)
 
 	tests := []struct {
 		name   string
@@ -236,9 +226,9 @@ func TestGateNilAuthenticator(t *testing.T) {
 	set := testpki.MustSet(t)
 	var a *httpauth.Authenticator
 
-	srv := newTLSServer(t, set, gateHandler(a), false)
-	raw := rawExchange(t, srv, set, set.Alice, upgradeRequest("localhost"))
-	assert.Equal(t, refusal(500, "Internal Server Error", "Internal Server Error"), raw)
+	srv := wstest.NewTLSServer(t, set, gateHandler(a), false)
+	raw := wstest.RawRefusal(t, srv, set, set.Alice)
+	assert.Equal(t, wstest.Refusal(500, "Internal Server Error"), raw)
 
 	w := httptest.NewRecorder()
 	gateHandler(a).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))

@@ -65,11 +65,16 @@ func mint(t *testing.T, set *testpki.Set, opts ...testpki.Option) *testpki.Leaf 
 	return l
 }
 
-// tlsState is what the TLS layer records for a client that sent leaf with
-// RequestClientCert: the certificates, nothing verified.
-func tlsState(leaf *testpki.Leaf) *tls.ConnectionState {
-	certs := append([]*x509.Certificate{leaf.Cert}, leaf.Intermediates()...)
-	return &tls.ConnectionState{HandshakeComplete: true, PeerCertificates: certs}
+// tlsRequest is a request for /ws over TLS from a client that sent leaf
+// (nothing when nil) under RequestClientCert: r.TLS holds the
+// certificates as the TLS layer records them, nothing verified.
+func tlsRequest(leaf *testpki.Leaf) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "https://example.test/ws", nil)
+	if leaf != nil {
+		certs := append([]*x509.Certificate{leaf.Cert}, leaf.Intermediates()...)
+		r.TLS = &tls.ConnectionState{HandshakeComplete: true, PeerCertificates: certs}
+	}
+	return r
 }
 
 // assertOnlyFixedHead checks that the status line and headers of raw are
@@ -87,6 +92,14 @@ func assertOnlyFixedHead(tb testing.TB, raw string, status int) {
 	}
 	assert.Equal(tb, []string{"Content-Type", "Content-Length", "Connection", "X-Content-Type-Options", "Cache-Control"}, names)
 	assert.Equal(tb, 1, strings.Count(raw, "HTTP/1."), "exactly one response")
+}
+
+// assertGreetsAlice checks that alice passes the gate on srv.
+func assertGreetsAlice(t *testing.T, srv *httptest.Server, set *testpki.Set) {
+	t.Helper()
+	resp, body := get(t, wstest.HTTPClient(t, set, set.Alice), srv.URL)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "hello alice", body)
 }
 
 // get fetches url with c and returns the response and its body.

@@ -26,7 +26,7 @@ import (
 // the kernel answers with a TCP RST that can overtake the response. Each
 // case repeats: the loss is a race, which some cases lost only once in a
 // few dozen runs.
-func TestRefusalReachesClientStillSending(t *testing.T) {
+func TestCONN01_ClientStillSendingReadsTheRefusal(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
 	gate := gateHandler(wstest.TLSAuth(t, set))
@@ -111,10 +111,10 @@ func transport(conn net.Conn) net.Conn {
 	return conn
 }
 
-// CONN-01 on real sockets: bytes the client sent and the server never read
+// On real sockets, bytes the client sent and the server never read
 // do not turn the close into a reset that destroys the refusal, and a
 // client that never stops sending is cut off all the same.
-func TestRejectDrainsBeforeClose(t *testing.T) {
+func TestCONN01_UnreadBytesDoNotResetTheRefusal(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
 	noCert := &httpauth.Error{Status: 401, Reason: httpauth.ErrNoCertificate}
@@ -184,11 +184,11 @@ const (
 	stopsReading                     // before close_notify, TLS only
 )
 
-// CONN-01: after its refusal Reject drains for DrainTimeout and at most
+// After its refusal Reject drains for DrainTimeout and at most
 // DrainLimit bytes, and no client stretches that: one that goes quiet, one
 // that never stops sending, one that stops reading before close_notify.
 // synctest's clock lets the test check the bounds exactly.
-func TestCONN01DrainIsBounded(t *testing.T) {
+func TestCONN01_DrainAfterTheRefusalIsBounded(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string

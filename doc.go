@@ -9,8 +9,7 @@
 // github.com/coder/websocket, or [github.com/certgate/certgate/nhooyr] for
 // its deprecated predecessor nhooyr.io/websocket. Each is a thin instance
 // of [Handler], which runs [Gate], then the upgrade, then the connection
-// handler with the identity and a context that ends when the client's
-// certificate expires.
+// handler with the identity.
 //
 // Code that upgrades by itself calls [Gate] first and upgrades only when it
 // reports ok:
@@ -40,21 +39,18 @@
 // (Content-Type, Content-Length, Connection: close, nosniff, no-store) and
 // a short plain-text body holding the error's public text, which httpauth
 // has stripped of control characters. Nothing the client or an authorizer
-// wrote ever reaches the status line or the headers, the status is always
-// 400–599 (never 101), and the write is bounded by [WriteTimeout]. The
-// connection is then closed as net/http closes one: after a half-close and
-// a short, capped drain of what the client still sends, so that a client
-// in the middle of a request body reads the refusal rather than a reset.
-//
-// Where hijacking is impossible (HTTP/2, response recorders, wrappers
-// without an Unwrap method) the refusal goes through the ResponseWriter
-// with the same status, by [httpauth.Authenticator.WriteError]; the
-// configured [httpauth.Config.ErrorHandler] applies only there.
+// wrote ever reaches the status line or the headers, and the status is
+// always 400–599 (never 101). The connection is then closed the way
+// net/http closes one, so that a client in the middle of a request body
+// reads the refusal rather than a reset; [Reject] gives the time bounds.
+// [Gate] says how a connection that cannot be hijacked, such as an HTTP/2
+// stream, is answered.
 //
 // # Certificate lifetime
 //
-// A connection accepted by [Handler] does not outlive the certificate that
-// admitted it: the context given to Serve ends at the leaf's NotAfter, with
-// [ErrCertificateExpired] as its cause, and the adapters then close the
-// WebSocket with status 1008 (policy violation).
+// A connection accepted by [Handler] does not outlive the certificates that
+// admitted it: the context given to Serve ends at the earliest NotAfter of
+// the leaf and its chain, with [ErrCertificateExpired] as its cause, and
+// the adapters then close the WebSocket with status 1008 (policy
+// violation).
 package certgate

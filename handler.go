@@ -19,9 +19,8 @@ var errIncompleteHandler = &httpauth.Error{
 	Reason: errors.New("certgate: Handler needs Upgrade and Serve"),
 }
 
-// Handler runs [Gate], then Upgrade, then Serve with the identity. The
-// adapters are instances of it; use it directly to gate another WebSocket
-// package, with C its connection type.
+// Handler runs [Gate], then Upgrade, then Serve with the identity; C is
+// the WebSocket package's connection type.
 //
 // Auth, Upgrade and Serve must be set; a Handler missing one refuses every
 // request with 500, before any upgrade. A Handler may serve any number of
@@ -30,11 +29,10 @@ type Handler[C any] struct {
 	// Auth authenticates and authorizes each request before the upgrade.
 	Auth *httpauth.Authenticator
 
-	// Upgrade upgrades a request that passed the gate. r carries the
-	// identity in its context (httpauth.FromContext), so origin checks and
-	// subprotocol choice can use it. On failure it must have answered the
-	// request itself, with an error status (the WebSocket packages do);
-	// Handler then returns without writing anything.
+	// Upgrade upgrades a request that passed the gate; r carries the
+	// identity in its context, as with [Upgrade]. On failure it must have
+	// answered the request itself, with an error status (the WebSocket
+	// packages do); Handler then returns without writing anything.
 	Upgrade func(w http.ResponseWriter, r *http.Request) (C, error)
 
 	// Serve handles the upgraded connection. ctx derives from the request's
@@ -46,10 +44,10 @@ type Handler[C any] struct {
 
 	// Expire is called once, from its own goroutine, if the identity's
 	// NotAfter (the earliest of the leaf and its chain) passes while Serve
-	// runs: it should tell the peer (a close frame) and
-	// close conn, within a bounded time, since Serve's ctx ends only when
-	// it returns. It runs concurrently with Serve, and ServeHTTP waits for
-	// it. Nil: ctx ends at NotAfter and nothing else happens.
+	// runs: it should tell the peer (a close frame) and close conn, within
+	// a bounded time, since Serve's ctx ends only when it returns. It runs
+	// concurrently with Serve, and ServeHTTP waits for it. Nil: ctx ends at
+	// NotAfter and nothing else happens.
 	Expire func(conn C)
 }
 
@@ -59,7 +57,7 @@ func (h *Handler[C]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.Upgrade == nil || h.Serve == nil {
 		// A missing function must fail before the upgrade, not leave an
 		// upgraded connection nobody serves or closes.
-		refuse(w, r, h.Auth, errIncompleteHandler)
+		writeRefusal(w, r, h.Auth, errIncompleteHandler)
 		return
 	}
 	conn, id, err := Upgrade(w, r, h.Auth, h.Upgrade)
@@ -68,9 +66,8 @@ func (h *Handler[C]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r = r.WithContext(httpauth.NewContext(r.Context(), id))
 
-	// The lifetime is measured with the Authenticator's clock, which made
-	// the validity decision, and turned into a duration on the real clock
-	// the timer runs on.
+	// Measured by the Authenticator's clock, which made the validity
+	// decision; the timer runs on the real clock.
 	ttl := id.NotAfter.Sub(h.Auth.Now())
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(context.Canceled)

@@ -13,6 +13,7 @@ import (
 	"github.com/certgate/certgate"
 	"github.com/certgate/certgate/httpauth"
 	"github.com/certgate/certgate/internal/testpki"
+	"github.com/certgate/certgate/internal/wstest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -45,10 +46,10 @@ func shortLived(t *testing.T, set *testpki.Set, ttl time.Duration) *testpki.Leaf
 	return mint(t, set, testpki.WithCN("alice"), testpki.WithValidity(now.Add(-time.Hour), now.Add(ttl)))
 }
 
-// LIFE-01: the connection context ends exactly at NotAfter, measured by the
+// The connection context ends exactly at NotAfter, measured by the
 // Authenticator's clock, with ErrCertificateExpired as its cause, and
 // Expire closes the connection; for TLS and header certificates alike.
-func TestLIFE01HandlerExpiry(t *testing.T) {
+func TestLIFE01_HandlerContextEndsAtNotAfter(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
@@ -56,23 +57,14 @@ func TestLIFE01HandlerExpiry(t *testing.T) {
 		header  bool
 		skew    time.Duration // how far the Authenticator's clock runs ahead
 	}{
-		{name: "tls certificate", request: func(leaf *testpki.Leaf) *http.Request {
-			r := httptest.NewRequest(http.MethodGet, "https://example.test/ws", nil)
-			r.TLS = tlsState(leaf)
-			return r
-		}},
+		{name: "tls certificate", request: tlsRequest},
 		{name: "header certificate", header: true, request: func(leaf *testpki.Leaf) *http.Request {
 			r := httptest.NewRequest(http.MethodGet, "http://backend.test/ws", nil)
 			r.RemoteAddr = "127.0.0.1:40000"
-			r.Header.Set("X-SSL-Client-Cert", httpHeaderValue(nginxHeaders(leaf)[0]))
-			r.Header.Set("X-SSL-Client-Verify", "SUCCESS")
+			r.Header = wstest.NginxHeader(leaf)
 			return r
 		}},
-		{name: "authenticator clock ahead", skew: 2 * time.Second, request: func(leaf *testpki.Leaf) *http.Request {
-			r := httptest.NewRequest(http.MethodGet, "https://example.test/ws", nil)
-			r.TLS = tlsState(leaf)
-			return r
-		}},
+		{name: "authenticator clock ahead", skew: 2 * time.Second, request: tlsRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,20 +105,19 @@ func TestLIFE01HandlerExpiry(t *testing.T) {
 
 // A Serve that returns before NotAfter leaves no watcher behind and Expire
 // is never called; synctest fails the test if a goroutine outlives it.
-func TestHandlerServeReturnsFirst(t *testing.T) {
+func TestHandlerServeReturningFirstLeavesNoWatcher(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		set := testpki.MustSet(t)
 		leaf := shortLived(t, set, time.Hour)
 		conn := newFakeConn()
 		h := &certgate.Handler[*fakeConn]{
-			Auth:    tlsAuth(t, set),
+			Auth:    wstest.TLSAuth(t, set),
 			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return conn, nil },
 			Serve:   func(context.Context, *fakeConn, *httpauth.Identity) { time.Sleep(time.Minute) },
 			Expire:  expire,
 		}
-		r := httptest.NewRequest(http.MethodGet, "https://example.test/ws", nil)
-		r.TLS = tlsState(leaf)
+		r := tlsRequest(leaf)
 
 		h.ServeHTTP(httptest.NewRecorder(), r)
 		time.Sleep(2 * time.Hour) // past NotAfter: nothing may fire now
@@ -135,61 +126,45 @@ func TestHandlerServeReturnsFirst(t *testing.T) {
 }
 
 // The request's own context ending (client gone, server shutting down)
-// ends Serve's context with that cause, and is not an expiry.
-func TestHandlerRequestCancelled(t *testing.T) {
+// ends Serve's context with that cause, and is no expiry: Expire is not
+// called, even when Serve is still winding down past NotAfter.
+func TestHandlerRequestCancelledIsNoExpiry(t *testing.T) {
 	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		set := testpki.MustSet(t)
-		conn := newFakeConn()
-		var cause error
-		h := &certgate.Handler[*fakeConn]{
-			Auth:    tlsAuth(t, set),
-			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return conn, nil },
-			Serve: func(ctx context.Context, _ *fakeConn, _ *httpauth.Identity) {
-				<-ctx.Done()
-				cause = context.Cause(ctx)
-			},
-			Expire: expire,
-		}
-		ctx, cancel := context.WithCancel(t.Context())
-		r := httptest.NewRequestWithContext(ctx, http.MethodGet, "https://example.test/ws", nil)
-		r.TLS = tlsState(set.Alice)
-		time.AfterFunc(time.Second, cancel)
+	tests := []struct {
+		name     string
+		ttl      time.Duration // the leaf's validity left at the start
+		windDown time.Duration // Serve's work after its ctx ended
+	}{
+		{"Serve returns at once", time.Hour, 0},
+		{"Serve winds down past NotAfter", 3 * time.Second, time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				set := testpki.MustSet(t)
+				conn := newFakeConn()
+				var cause error
+				h := &certgate.Handler[*fakeConn]{
+					Auth:    wstest.TLSAuth(t, set),
+					Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return conn, nil },
+					Serve: func(ctx context.Context, _ *fakeConn, _ *httpauth.Identity) {
+						<-ctx.Done()
+						cause = context.Cause(ctx)
+						time.Sleep(tt.windDown)
+					},
+					Expire: expire,
+				}
+				ctx, cancel := context.WithCancel(t.Context())
+				r := tlsRequest(shortLived(t, set, tt.ttl)).WithContext(ctx)
+				time.AfterFunc(time.Second, cancel)
 
-		h.ServeHTTP(httptest.NewRecorder(), r)
-		assert.ErrorIs(t, cause, context.Canceled)
-		assert.Zero(t, conn.expires.Load())
-	})
-}
-
-// A request whose context ended before NotAfter (server shutting down)
-// is not expired later, even if Serve is still winding down then.
-func TestHandlerNoExpireAfterCancel(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		set := testpki.MustSet(t)
-		leaf := shortLived(t, set, 3*time.Second)
-		conn := newFakeConn()
-		var cause error
-		h := &certgate.Handler[*fakeConn]{
-			Auth:    tlsAuth(t, set),
-			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return conn, nil },
-			Serve: func(ctx context.Context, _ *fakeConn, _ *httpauth.Identity) {
-				<-ctx.Done()
-				cause = context.Cause(ctx)
-				time.Sleep(time.Minute) // slow shutdown, past NotAfter
-			},
-			Expire: expire,
-		}
-		ctx, cancel := context.WithCancel(t.Context())
-		r := httptest.NewRequestWithContext(ctx, http.MethodGet, "https://example.test/ws", nil)
-		r.TLS = tlsState(leaf)
-		time.AfterFunc(time.Second, cancel)
-
-		h.ServeHTTP(httptest.NewRecorder(), r)
-		assert.ErrorIs(t, cause, context.Canceled)
-		assert.Zero(t, conn.expires.Load())
-	})
+				h.ServeHTTP(httptest.NewRecorder(), r)
+				assert.ErrorIs(t, cause, context.Canceled)
+				assert.Zero(t, conn.expires.Load())
+			})
+		})
+	}
 }
 
 // ServeHTTP does not return while Expire still runs, even when Serve ends
@@ -201,7 +176,7 @@ func TestHandlerWaitsForExpire(t *testing.T) {
 		leaf := shortLived(t, set, time.Second)
 		var finished atomic.Bool
 		h := &certgate.Handler[*fakeConn]{
-			Auth:    tlsAuth(t, set),
+			Auth:    wstest.TLSAuth(t, set),
 			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return newFakeConn(), nil },
 			Serve:   func(_ context.Context, c *fakeConn, _ *httpauth.Identity) { <-c.closed },
 			Expire: func(c *fakeConn) {
@@ -210,8 +185,7 @@ func TestHandlerWaitsForExpire(t *testing.T) {
 				finished.Store(true)
 			},
 		}
-		r := httptest.NewRequest(http.MethodGet, "https://example.test/ws", nil)
-		r.TLS = tlsState(leaf)
+		r := tlsRequest(leaf)
 
 		h.ServeHTTP(httptest.NewRecorder(), r)
 		assert.True(t, finished.Load())
@@ -220,7 +194,7 @@ func TestHandlerWaitsForExpire(t *testing.T) {
 
 // Expire runs while Serve's context is still live, so a close frame can
 // go out before reads and writes bound to ctx fail; ctx ends right after.
-func TestHandlerExpireBeforeCancel(t *testing.T) {
+func TestHandlerExpireRunsBeforeServeContextEnds(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		set := testpki.MustSet(t)
@@ -229,7 +203,7 @@ func TestHandlerExpireBeforeCancel(t *testing.T) {
 		var errDuringExpire error
 		var ended time.Time
 		h := &certgate.Handler[*fakeConn]{
-			Auth:    tlsAuth(t, set),
+			Auth:    wstest.TLSAuth(t, set),
 			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return newFakeConn(), nil },
 			Serve: func(ctx context.Context, _ *fakeConn, _ *httpauth.Identity) {
 				served <- ctx
@@ -241,8 +215,7 @@ func TestHandlerExpireBeforeCancel(t *testing.T) {
 				time.Sleep(100 * time.Millisecond)
 			},
 		}
-		r := httptest.NewRequest(http.MethodGet, "https://example.test/ws", nil)
-		r.TLS = tlsState(leaf)
+		r := tlsRequest(leaf)
 
 		h.ServeHTTP(httptest.NewRecorder(), r)
 		assert.NoError(t, errDuringExpire)
@@ -251,22 +224,21 @@ func TestHandlerExpireBeforeCancel(t *testing.T) {
 }
 
 // Without Expire the context still ends at NotAfter.
-func TestHandlerNilExpire(t *testing.T) {
+func TestHandlerWithoutExpireStillEndsContext(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		set := testpki.MustSet(t)
 		leaf := shortLived(t, set, time.Second)
 		var cause error
 		h := &certgate.Handler[*fakeConn]{
-			Auth:    tlsAuth(t, set),
+			Auth:    wstest.TLSAuth(t, set),
 			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return newFakeConn(), nil },
 			Serve: func(ctx context.Context, _ *fakeConn, _ *httpauth.Identity) {
 				<-ctx.Done()
 				cause = context.Cause(ctx)
 			},
 		}
-		r := httptest.NewRequest(http.MethodGet, "https://example.test/ws", nil)
-		r.TLS = tlsState(leaf)
+		r := tlsRequest(leaf)
 
 		h.ServeHTTP(httptest.NewRecorder(), r)
 		assert.ErrorIs(t, cause, certgate.ErrCertificateExpired)
@@ -274,7 +246,7 @@ func TestHandlerNilExpire(t *testing.T) {
 }
 
 // What reaches Upgrade and Serve, and what does not.
-func TestHandlerFlow(t *testing.T) {
+func TestHandlerUpgradesAndServesOnlyAdmittedRequests(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
 	errUpgrade := errors.New("upgrade failed")
@@ -288,11 +260,11 @@ func TestHandlerFlow(t *testing.T) {
 		upgraded bool
 		served   bool
 	}{
-		{"accepted", tlsAuth(t, set), set.Alice, nil, http.StatusOK, true, true},
-		{"denied: no upgrade", tlsAuth(t, set), set.Bob, nil, http.StatusForbidden, false, false},
-		{"no certificate: no upgrade", tlsAuth(t, set), nil, nil, http.StatusUnauthorized, false, false},
+		{"accepted", wstest.TLSAuth(t, set), set.Alice, nil, http.StatusOK, true, true},
+		{"denied: no upgrade", wstest.TLSAuth(t, set), set.Bob, nil, http.StatusForbidden, false, false},
+		{"no certificate: no upgrade", wstest.TLSAuth(t, set), nil, nil, http.StatusUnauthorized, false, false},
 		{"no authenticator: no upgrade", nil, set.Alice, nil, http.StatusInternalServerError, false, false},
-		{"upgrade fails: its own answer, no serve", tlsAuth(t, set), set.Alice, errUpgrade, http.StatusUpgradeRequired, true, false},
+		{"upgrade fails: its own answer, no serve", wstest.TLSAuth(t, set), set.Alice, errUpgrade, http.StatusUpgradeRequired, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -318,10 +290,7 @@ func TestHandlerFlow(t *testing.T) {
 					assert.Same(t, id, fromCtx)
 				},
 			}
-			r := httptest.NewRequest(http.MethodGet, "https://example.test/ws", nil)
-			if tt.leaf != nil {
-				r.TLS = tlsState(tt.leaf)
-			}
+			r := tlsRequest(tt.leaf)
 			w := httptest.NewRecorder()
 
 			h.ServeHTTP(w, r)
@@ -333,21 +302,33 @@ func TestHandlerFlow(t *testing.T) {
 }
 
 // A Handler missing Upgrade or Serve refuses before upgrading anything.
-func TestHandlerIncomplete(t *testing.T) {
+func TestHandlerIncompleteRefusesBeforeUpgrade(t *testing.T) {
+	t.Parallel()
 	set := testpki.MustSet(t)
-	upgraded := false
-	upgrade := func(http.ResponseWriter, *http.Request) (*fakeConn, error) {
-		upgraded = true
-		return newFakeConn(), nil
+	tests := []struct {
+		name           string
+		upgrade, serve bool
+	}{
+		{"no Upgrade", false, true},
+		{"no Serve", true, false},
 	}
-	for name, h := range map[string]*certgate.Handler[*fakeConn]{
-		"no Upgrade": {Auth: tlsAuth(t, set), Serve: func(context.Context, *fakeConn, *httpauth.Identity) {}},
-		"no Serve":   {Auth: tlsAuth(t, set), Upgrade: upgrade},
-	} {
-		t.Run(name, func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodGet, "https://example.test/ws", nil)
-			r.TLS = tlsState(set.Alice)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			upgraded := false
+			h := &certgate.Handler[*fakeConn]{Auth: wstest.TLSAuth(t, set)}
+			if tt.upgrade {
+				h.Upgrade = func(http.ResponseWriter, *http.Request) (*fakeConn, error) {
+					upgraded = true
+					return newFakeConn(), nil
+				}
+			}
+			if tt.serve {
+				h.Serve = func(context.Context, *fakeConn, *httpauth.Identity) {}
+			}
+			r := tlsRequest(set.Alice)
 			w := httptest.NewRecorder()
+
 			h.ServeHTTP(w, r)
 			assert.Equal(t, http.StatusInternalServerError, w.Code)
 			assert.False(t, upgraded)

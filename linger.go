@@ -7,37 +7,26 @@ import (
 	"time"
 )
 
-// After a refusal Reject reads what the client still sends, so that its
-// Close finds no unread bytes: closing a TCP socket with unread data sends
-// a reset instead of a FIN, and the reset can make the client fail its
-// write, or drop the refusal from its buffers, before it has read the
-// refusal (RFC 9112, section 9.6). A client that reads a "Connection:
-// close" response closes, which ends the drain early; the caps bound one
-// that does not.
 const (
-	// drainTimeout is net/http's rstAvoidanceDelay, its own wait before
-	// closing a connection it refused to read further: about a round trip
+	// drainTimeout is net/http's rstAvoidanceDelay: about a round trip
 	// around the world, time for the refusal to reach the client before
 	// anything could reset it.
 	drainTimeout = 500 * time.Millisecond
 
-	// drainLimit is net/http's maxPostHandlerReadBytes, as much of an
-	// unread body as it discards itself. It covers a body sent in full
-	// before the client reads, without letting a client make the server
-	// read at line rate for the whole drainTimeout.
+	// drainLimit is net/http's maxPostHandlerReadBytes. It covers a body
+	// sent in full before the client reads, without letting a client make
+	// the server read at line rate for the whole drainTimeout.
 	drainLimit = 256 << 10
 )
 
-// closeWriter is a connection whose sending half can be closed on its own,
-// such as a TCP or Unix socket.
-type closeWriter interface {
-	CloseWrite() error
-}
-
-// linger tells the client that the response is complete and drains what
-// it still sends, as net/http's closeWriteAndWait does, before the caller
-// closes conn. Writes keep to deadline. A failure anywhere only means the
-// close comes sooner.
+// linger half-closes conn and drains what the client still sends, as
+// net/http's closeWriteAndWait does, so that the caller's Close finds no
+// unread bytes: closing a TCP socket with unread data sends a reset, which
+// can make the client fail its write, or drop the refusal from its
+// buffers, before it has read it (RFC 9112, section 9.6). A client that
+// reads the "Connection: close" response closes, which ends the drain
+// early; the caps bound one that does not. Writes keep to deadline; a
+// failure anywhere only means the close comes sooner.
 func linger(conn net.Conn, deadline time.Time) {
 	transport := conn
 	if tc, ok := conn.(*tls.Conn); ok {
@@ -50,7 +39,7 @@ func linger(conn net.Conn, deadline time.Time) {
 	}
 	// A conn that cannot half-close is no socket (a pipe, say), and closing
 	// it resets nothing.
-	cw, ok := transport.(closeWriter)
+	cw, ok := transport.(interface{ CloseWrite() error })
 	if !ok || cw.CloseWrite() != nil {
 		return
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/certgate/certgate"
 	"github.com/certgate/certgate/httpauth"
 	"github.com/certgate/certgate/internal/testpki"
+	"github.com/certgate/certgate/internal/wstest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -25,13 +26,13 @@ import (
 // the kernel answers with a TCP RST that can overtake the response. Each
 // case repeats: the loss is a race, which some cases lost only once in a
 // few dozen runs.
-func TestRefusalReachesClientStillSending(t *testing.T) {
+func TestCONN01_ClientStillSendingReadsTheRefusal(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
-	gate := gateHandler(tlsAuth(t, set))
+	gate := gateHandler(wstest.TLSAuth(t, set))
 	plain := httptest.NewServer(gate)
 	t.Cleanup(plain.Close)
-	secure := newTLSServer(t, set, gate, false)
+	secure := wstest.NewTLSServer(t, set, gate, false)
 
 	tests := []struct {
 		name   string
@@ -41,8 +42,8 @@ func TestRefusalReachesClientStillSending(t *testing.T) {
 	}{
 		{"plain HTTP, 64 KiB body", plain, plain.Client(), 64 << 10},
 		{"plain HTTP, 8 MiB body", plain, plain.Client(), 8 << 20},
-		{"TLS without certificate, 64 KiB body", secure, httpClient(t, set, nil), 64 << 10},
-		{"TLS without certificate, 8 MiB body", secure, httpClient(t, set, nil), 8 << 20},
+		{"TLS without certificate, 64 KiB body", secure, wstest.HTTPClient(t, set, nil), 64 << 10},
+		{"TLS without certificate, 8 MiB body", secure, wstest.HTTPClient(t, set, nil), 8 << 20},
 	}
 	const runs = 40
 	for _, tt := range tests {
@@ -110,14 +111,14 @@ func transport(conn net.Conn) net.Conn {
 	return conn
 }
 
-// CONN-01 on real sockets: bytes the client sent and the server never read
+// On real sockets, bytes the client sent and the server never read
 // do not turn the close into a reset that destroys the refusal, and a
 // client that never stops sending is cut off all the same.
-func TestRejectDrainsBeforeClose(t *testing.T) {
+func TestCONN01_UnreadBytesDoNotResetTheRefusal(t *testing.T) {
 	t.Parallel()
 	set := testpki.MustSet(t)
 	noCert := &httpauth.Error{Status: 401, Reason: httpauth.ErrNoCertificate}
-	want := refusal(401, "Unauthorized", "client certificate required")
+	want := wstest.Refusal(401, "client certificate required")
 
 	transports := []struct {
 		name   string
@@ -183,11 +184,11 @@ const (
 	stopsReading                     // before close_notify, TLS only
 )
 
-// CONN-01: after its refusal Reject drains for DrainTimeout and at most
+// After its refusal Reject drains for DrainTimeout and at most
 // DrainLimit bytes, and no client stretches that: one that goes quiet, one
 // that never stops sending, one that stops reading before close_notify.
 // synctest's clock lets the test check the bounds exactly.
-func TestCONN01DrainIsBounded(t *testing.T) {
+func TestCONN01_DrainAfterTheRefusalIsBounded(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
@@ -220,7 +221,7 @@ func TestCONN01DrainIsBounded(t *testing.T) {
 				if tt.secure {
 					server, client = handshake(t, testpki.MustSet(t), half, raw)
 				}
-				want := refusal(403, "Forbidden", "no")
+				want := wstest.Refusal(403, "no")
 				rejected, done := make(chan struct{}), make(chan struct{})
 				sent := 0
 				go func() {

@@ -10,6 +10,15 @@ import (
 	"github.com/certgate/certgate/httpauth"
 )
 
+// Three words for three things:
+//
+//   - the refusal is the decision: the error that refused the request (an
+//     *httpauth.Error) and the status and public text refusalOf derives
+//     from it;
+//   - the raw response is the refusal as HTTP/1.1 bytes (rawResponse);
+//   - the writers put the refusal on the wire: Reject on a connection,
+//     writeRefusal on an HTTP request, through Reject when it can hijack.
+
 // WriteTimeout bounds the writes certgate makes on a connection: the raw
 // refusal written by [Reject], and the close frame package gorilla sends
 // when a certificate expires (coder and nhooyr close under their library's
@@ -17,46 +26,33 @@ import (
 // for longer than this.
 const WriteTimeout = 5 * time.Second
 
-// Reject writes a complete HTTP/1.1 refusal for err on conn and closes conn.
-// It is what [Gate] does on a hijacked connection, for servers that handle
-// raw connections themselves.
-//
-// The status is err's [httpauth.Error.StatusCode] (always 400–599); any
-// error that is not an *[httpauth.Error], nil included, is answered as 500
-// without its text. The status line carries the standard reason phrase and
-// the headers are fixed; only the error's public text, sanitized by
-// httpauth, reaches the body.
+// Reject writes the raw response for the refusal err on conn and closes
+// conn, as [Gate] does on a hijacked connection, for servers that handle
+// raw connections themselves. The status (always 400–599) and the public
+// text come from err's *[httpauth.Error] and fill the fixed response the
+// package documentation describes; any other error, nil included, is
+// answered as 500 without its text.
 //
 // Reject sets its own write deadline ([WriteTimeout]) and always closes
-// conn, whatever the write did. After a successful write it ends the
-// connection the way net/http does, so that the refusal is not lost to a
-// TCP reset: it sends close_notify on a *[tls.Conn] (within the same
-// deadline), half-closes the TCP connection beneath, and discards what the
-// client still sends until the client closes, reading at most 256 KiB and
-// waiting at most half a second. A conn without a CloseWrite method
-// (beneath TLS, if any) is closed without reading. Reject thus returns
-// within WriteTimeout plus half a second, with the error of the write, or
-// else of the close.
+// conn, whatever the write did. After a successful write it lets the client
+// finish as net/http does, so that the refusal is not lost to a TCP reset:
+// it half-closes conn (after close_notify, on a *[tls.Conn]) and discards
+// what the client still sends, at most 256 KiB for at most half a second;
+// a conn that cannot half-close is closed without reading. Reject thus
+// returns within WriteTimeout plus half a second, with the error of the
+// write, or else of the close.
 func Reject(conn net.Conn, err error) error {
-	return reject(conn, err, WriteTimeout)
-}
-
-// reject is Reject with the timeout as a parameter, so tests can bound a
-// client that never reads without waiting for WriteTimeout.
-func reject(conn net.Conn, err error, timeout time.Duration) error {
-	resp := response(err)
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(WriteTimeout)
 	werr := conn.SetWriteDeadline(deadline)
 	if werr == nil {
-		_, werr = conn.Write(resp)
+		_, werr = conn.Write(rawResponse(err))
 	}
 	if werr == nil {
 		linger(conn, deadline)
 	} else {
-		// A failed write leaves a TLS connection with an unsent record, and
-		// tls.Conn.Close would then try a close_notify alert under a fresh
-		// deadline of its own. Closing the transport first makes that alert
-		// fail at once, so the deadline above stays the only bound.
+		// After a failed write tls.Conn.Close would still try close_notify,
+		// under a fresh deadline of its own (see closeNotify); with the
+		// transport closed first, it fails at once.
 		closeTransport(conn)
 	}
 	cerr := conn.Close()
@@ -66,20 +62,17 @@ func reject(conn net.Conn, err error, timeout time.Duration) error {
 	return cerr
 }
 
-// closeTransport closes the connection under a TLS layer, if there is one.
 func closeTransport(conn net.Conn) {
 	if t, ok := conn.(interface{ NetConn() net.Conn }); ok {
 		_ = t.NetConn().Close()
 	}
 }
 
-// response renders the refusal for err. Only the status and the public
-// text vary; both come from httpauth, which clamps the one to 400–599 and
-// strips control characters from the other, and neither is placed in a
-// header. The headers match those of [httpauth.Authenticator.WriteError],
-// so a refusal looks the same whether or not the connection was hijacked.
-func response(err error) []byte {
-	status, text := refusal(err)
+// rawResponse renders the refusal err as HTTP/1.1 bytes. Its headers are
+// those of [httpauth.Authenticator.WriteError], so a refusal looks the same
+// whether or not the connection was hijacked.
+func rawResponse(err error) []byte {
+	status, text := refusalOf(err)
 	body := text + "\n"
 
 	b := make([]byte, 0, 512) // head and the capped body fit
@@ -99,10 +92,10 @@ func response(err error) []byte {
 	return append(b, body...)
 }
 
-// refusal returns the status and the public text to answer err with. An
-// error httpauth did not make carries no public text, so its own text,
+// refusalOf returns the status and the public text of the refusal err.
+// An error httpauth did not make carries no public text, so its own text,
 // which may hold internal details, is never sent.
-func refusal(err error) (status int, text string) {
+func refusalOf(err error) (status int, text string) {
 	var e *httpauth.Error
 	if errors.As(err, &e) {
 		return e.StatusCode(), e.PublicText()

@@ -1,21 +1,27 @@
 package certgate_test
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/certgate/certgate"
 	"github.com/certgate/certgate/httpauth"
 	"github.com/certgate/certgate/internal/testpki"
+	"github.com/certgate/certgate/internal/wstest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -46,7 +52,7 @@ func rejectOverPipe(t *testing.T, err error) (string, error) {
 	return string(raw), <-done
 }
 
-func TestReject(t *testing.T) {
+func TestRejectAnswersEachErrorWithItsPublicText(t *testing.T) {
 	t.Parallel()
 	denied := &httpauth.Error{Status: http.StatusForbidden, Reason: httpauth.ErrDenied, Public: "not on the list"}
 	tests := []struct {
@@ -55,14 +61,14 @@ func TestReject(t *testing.T) {
 		want string
 	}{
 		{"no certificate", &httpauth.Error{Status: 401, Reason: httpauth.ErrNoCertificate},
-			refusal(401, "Unauthorized", "client certificate required")},
-		{"denied with public text", denied, refusal(403, "Forbidden", "not on the list")},
-		{"wrapped httpauth error", fmt.Errorf("lookup: %w", denied), refusal(403, "Forbidden", "not on the list")},
-		{"status without reason phrase", &httpauth.Error{Status: 499, Public: "closed"}, refusal(499, "", "closed")},
-		{"status out of range", &httpauth.Error{Status: 1000, Public: "odd"}, refusal(500, "Internal Server Error", "odd")},
+			wstest.Refusal(401, "client certificate required")},
+		{"denied with public text", denied, wstest.Refusal(403, "not on the list")},
+		{"wrapped httpauth error", fmt.Errorf("lookup: %w", denied), wstest.Refusal(403, "not on the list")},
+		{"status without reason phrase", &httpauth.Error{Status: 499, Public: "closed"}, wstest.Refusal(499, "closed")},
+		{"status out of range", &httpauth.Error{Status: 1000, Public: "odd"}, wstest.Refusal(500, "odd")},
 		{"foreign error keeps its text private", errors.New("db password=hunter2"),
-			refusal(500, "Internal Server Error", "Internal Server Error")},
-		{"nil error", nil, refusal(500, "Internal Server Error", "Internal Server Error")},
+			wstest.Refusal(500, "Internal Server Error")},
+		{"nil error", nil, wstest.Refusal(500, "Internal Server Error")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,10 +99,10 @@ func handshake(t *testing.T, set *testpki.Set, s, c net.Conn) (*tls.Conn, *tls.C
 	return ts, tc
 }
 
-// CONN-01: a client that never reads holds Reject for WriteTimeout and no
+// A client that never reads holds Reject for WriteTimeout and no
 // longer, and the connection is closed afterwards. synctest's clock makes
 // the five seconds pass at once and lets the test check them exactly.
-func TestCONN01ClientNeverReads(t *testing.T) {
+func TestCONN01_ClientThatNeverReadsIsCutOffAtWriteTimeout(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
@@ -133,9 +139,9 @@ func TestCONN01ClientNeverReads(t *testing.T) {
 	}
 }
 
-// CONN-01: a client that disconnected before the refusal costs nothing:
+// A client that disconnected before the refusal costs nothing:
 // Reject returns the write error at once and still closes.
-func TestCONN01ClientGone(t *testing.T) {
+func TestCONN01_ClientGoneBeforeTheRefusalCostsNothing(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		server, client := net.Pipe()
@@ -149,4 +155,120 @@ func TestCONN01ClientGone(t *testing.T) {
 		assert.Zero(t, time.Since(start))
 		assert.Equal(t, int32(1), conn.closes.Load())
 	})
+}
+
+// echoServer serves the gate with an authorizer that refuses everyone with
+// text a client chose: "denied: " and its CN, or text for the CN special.
+func echoServer(t *testing.T, set *testpki.Set, special, text string) *httptest.Server {
+	t.Helper()
+	return authzServer(t, set, httpauth.Config{
+		Authorize: func(_ context.Context, id *httpauth.Identity) error {
+			cn := id.Certificate.Subject.CommonName
+			if cn == special {
+				return &httpauth.Error{Status: http.StatusForbidden, Public: text}
+			}
+			return &httpauth.Error{Status: http.StatusForbidden, Public: "denied: " + cn}
+		},
+	})
+}
+
+// Text with CR/LF, from an authorizer or a certificate's CN, ends up
+// in the body of one response with control characters removed.
+func TestRSP01_CRLFInRefusalTextStaysInTheBody(t *testing.T) {
+	t.Parallel()
+	set := testpki.MustSet(t)
+	const inject = "x\r\nSet-Cookie: pwn=1"
+	srv := echoServer(t, set, "alice", inject)
+
+	tests := []struct {
+		name string
+		leaf *testpki.Leaf
+		body string
+	}{
+		{"authorizer text", set.Alice, "xSet-Cookie: pwn=1"},
+		{"text built from the CN", mint(t, set, testpki.WithCN(inject)), "denied: xSet-Cookie: pwn=1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			raw := wstest.RawRefusal(t, srv, set, tt.leaf)
+			assert.Equal(t, wstest.Refusal(403, tt.body), raw)
+			assertOnlyFixedHead(t, raw, 403)
+			assert.NotContains(t, raw, "\r\nSet-Cookie")
+		})
+	}
+}
+
+// Non-ASCII and client-supplied text never reaches the status line
+// or the headers; the body is short, valid UTF-8 without control
+// characters.
+func TestRSP02_ClientTextNeverReachesTheHead(t *testing.T) {
+	t.Parallel()
+	set := testpki.MustSet(t)
+	const cn = "Zoë \u0085Ünïcødé\u2028 \x1b[31m"
+	srv := echoServer(t, set, "bob", strings.Repeat("é", 500)+"\xff")
+	proxied := httptest.NewServer(gateHandler(headerAuth(t, set, nil)))
+	t.Cleanup(proxied.Close)
+
+	tests := []struct {
+		name     string
+		exchange func(t *testing.T) string
+		status   int
+		absent   string
+	}{
+		{"non-ASCII CN echoed by the authorizer", func(t *testing.T) string {
+			return wstest.RawRefusal(t, srv, set, mint(t, set, testpki.WithCN(cn)))
+		}, 403, "\u0085"},
+		{"oversized authorizer text", func(t *testing.T) string {
+			return wstest.RawRefusal(t, srv, set, set.Bob)
+		}, 403, "\xff"},
+		{"non-ASCII verify header", func(t *testing.T) string {
+			header := wstest.NginxHeader(set.Alice)
+			header.Set("X-SSL-Client-Verify", "FAILED:ünï")
+			return wstest.RawPlainRefusal(t, proxied, header)
+		}, 401, "ünï"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			raw := tt.exchange(t)
+			assertOnlyFixedHead(t, raw, tt.status)
+			head, body, _ := strings.Cut(raw, "\r\n\r\n")
+			for _, c := range head {
+				assert.True(t, c == '\r' || c == '\n' || (c >= 0x20 && c < 0x7f), "non-ASCII or control byte %q in head", c)
+			}
+			assert.True(t, utf8.ValidString(body))
+			assert.LessOrEqual(t, len(body), httpauth.MaxPublicText+1)
+			text := strings.TrimSuffix(body, "\n")
+			assert.False(t, strings.ContainsFunc(text, unicode.IsControl), "control character in %q", text)
+			assert.NotContains(t, raw, tt.absent)
+		})
+	}
+}
+
+// An authorizer's status outside 400–599 becomes 500; a refusal
+// never says 101.
+func TestRSP03_OddAuthorizerStatusesAreSentAs500(t *testing.T) {
+	t.Parallel()
+	set := testpki.MustSet(t)
+	tests := []struct {
+		status int
+		want   int
+	}{
+		{101, 500}, {200, 500}, {302, 500}, {0, 500}, {-1, 500}, {600, 500}, {1000, 500},
+		{399, 500}, {400, 400}, {418, 418}, {599, 599},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
+			t.Parallel()
+			srv := authzServer(t, set, httpauth.Config{
+				Authorize: func(context.Context, *httpauth.Identity) error {
+					return &httpauth.Error{Status: tt.status, Public: "status test"}
+				},
+			})
+			raw := wstest.RawRefusal(t, srv, set, set.Alice)
+			assert.Equal(t, wstest.Refusal(tt.want, "status test"), raw)
+			assert.NotContains(t, raw, "101")
+		})
+	}
 }

@@ -20,23 +20,25 @@ var errNoAuthenticator = &httpauth.Error{
 // When the request may pass, Gate returns its identity and true, and has
 // written nothing: the caller upgrades or answers as it likes.
 //
-// Otherwise Gate has answered the refusal and returns false: over HTTP/1.x
-// a fixed raw response on the hijacked connection, which is then closed
-// (see [Reject]); where hijacking is impossible (HTTP/2, recorders,
-// wrappers without Unwrap, http.TimeoutHandler), through w with the same
-// status, and over HTTP/1.x with "Connection: close", so that net/http
-// closes the connection after it.
+// Otherwise Gate has answered the refusal and returns false. Over HTTP/1.x
+// it hijacks the connection through [http.ResponseController], writes the
+// raw refusal on it and closes it, as [Reject] does. Where the connection
+// cannot be hijacked it answers through w instead, with the same status, by
+// [httpauth.Authenticator.WriteError], the only path on which
+// [httpauth.Config.ErrorHandler] applies; over HTTP/1.x it adds
+// "Connection: close", so that net/http closes the connection after it.
+// That is the case for HTTP/2, for recorders, for wrappers of w without an
+// Unwrap method, and inside [http.TimeoutHandler].
+//
 // The identity is then nil, or the refused identity when the certificate
 // was valid but authorization failed, for logging only. Branch on ok alone.
 //
 // Gate must run before anything writes to w: a response already begun
-// cannot be taken back. Hijacking makes net/http send the status and
-// headers already written, with whatever of the body has left its buffer
-// (a short body still in it is dropped); the raw refusal follows them on
-// the wire and the connection is closed, so the client sees a malformed
-// response. Where hijacking is impossible, the status already written
-// stands, the refusal's text is appended to the body, and the connection
-// may stay open.
+// cannot be taken back. Over a hijacked connection the client would see
+// what was written (a short body still buffered is dropped), then the raw
+// refusal: a malformed response. Through w, the status already written
+// would stand, the refusal's text would be appended to the body, and the
+// connection might stay open.
 //
 // A nil a refuses every request with 500.
 func Gate(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator) (*httpauth.Identity, bool) {
@@ -47,12 +49,9 @@ func Gate(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator) (*h
 // Upgrade gates r like [Gate] and, if it may pass, calls upgrade with the
 // identity in r's context (httpauth.FromContext), so origin checks and
 // subprotocol choice can use it. It returns upgrade's connection and error
-// together with the identity. The adapters' Upgrade and Accept functions are
-// this with their package's upgrader; use it directly for another one.
-//
-// A refused request has been answered and its connection closed, and the
-// error is the *[httpauth.Error]. id is set whenever one was established,
-// also on failure, for logging; use conn only when err is nil.
+// with the identity; the error of a refusal is the *[httpauth.Error]. id is
+// set whenever one was established, also on failure, for logging; use conn
+// only when err is nil.
 func Upgrade[C any](w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, upgrade func(http.ResponseWriter, *http.Request) (C, error)) (conn C, id *httpauth.Identity, err error) {
 	if id, err = admit(w, r, a); err != nil {
 		return conn, id, err
@@ -61,32 +60,26 @@ func Upgrade[C any](w http.ResponseWriter, r *http.Request, a *httpauth.Authenti
 	return conn, id, err
 }
 
-// admit authenticates r and answers a refusal; the identity comes back
-// also with the error when authorization failed.
+// admit is Gate returning the refusal: the identity comes back also with
+// the error when authorization failed.
 func admit(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator) (*httpauth.Identity, error) {
 	if a == nil {
-		refuse(w, r, nil, errNoAuthenticator)
+		writeRefusal(w, r, nil, errNoAuthenticator)
 		return nil, errNoAuthenticator
 	}
 	id, err := a.Authenticate(r)
 	if err != nil {
-		refuse(w, r, a, err)
+		writeRefusal(w, r, a, err)
 		return id, err
 	}
 	return id, nil
 }
 
-// refuse answers err, as returned by [httpauth.Authenticator.Authenticate].
-//
-// Over HTTP/1.x it hijacks the connection through
-// http.NewResponseController, so wrappers with an Unwrap method keep
-// working, and writes the refusal on it with [Reject], which closes it.
-// Where hijacking is impossible (HTTP/2, recorders, wrappers without Unwrap,
-// http.TimeoutHandler) it answers through w with the same status, by
-// [httpauth.Authenticator.WriteError] (plain text when a is nil).
-func refuse(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, err error) {
-	// HTTP/2 streams share a connection, so there is nothing to hijack and
-	// nothing to close; no attempt is made (PROTO-01).
+// writeRefusal answers r with the refusal err, as [Gate] describes; a nil a
+// answers in plain text.
+func writeRefusal(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, err error) {
+	// An HTTP/2 stream shares its connection with others: never hijack
+	// one, even through a writer that offers to.
 	if r.ProtoMajor == 1 {
 		conn, _, herr := http.NewResponseController(w).Hijack()
 		if herr == nil {
@@ -96,16 +89,15 @@ func refuse(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, e
 			_ = Reject(conn, err)
 			return
 		}
-		// Answered through w, the refusal must end the connection all the
-		// same: net/http would otherwise read the rest of an unread body
-		// (up to 256 KiB) to keep it, and the refused client would get a
-		// connection to send its next request on.
+		// Otherwise net/http would read the rest of an unread body (up to
+		// 256 KiB) to keep the connection, and the refused client would get
+		// a connection to send its next request on.
 		w.Header().Set("Connection", "close")
 	}
 	if a != nil {
 		a.WriteError(w, r, err)
 		return
 	}
-	status, text := refusal(err)
+	status, text := refusalOf(err)
 	http.Error(w, text, status)
 }

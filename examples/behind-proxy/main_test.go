@@ -1,15 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"text/template"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -185,4 +190,71 @@ func TestNewServerChecksFlags(t *testing.T) {
 			assert.Error(t, err)
 		})
 	}
+}
+
+// placeholder is one {{.Name}} in a configuration file.
+var placeholder = regexp.MustCompile(`\{\{\.([A-Za-z]+)\}\}`)
+
+// TestConfigurationPlaceholders checks the configurations against the
+// placeholder table in README.md: every placeholder a file uses has a
+// value in the file's column and no other, and the file renders with
+// those values. The e2e suite fills in the same files for real proxies.
+func TestConfigurationPlaceholders(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	columns := placeholderTable(t, string(readme))
+	require.ElementsMatch(t, []string{"nginx.conf", "haproxy.cfg", "Caddyfile", "apache.conf", "envoy.yaml"}, slices.Collect(maps.Keys(columns)))
+
+	for file, values := range columns {
+		t.Run(file, func(t *testing.T) {
+			t.Parallel()
+			text, err := os.ReadFile(file)
+			require.NoError(t, err)
+			used := map[string]bool{}
+			for _, m := range placeholder.FindAllStringSubmatch(string(text), -1) {
+				used[m[1]] = true
+			}
+			assert.Equal(t, strings.Count(string(text), "{{"), len(placeholder.FindAllString(string(text), -1)),
+				"every action is a plain placeholder a user can replace by hand")
+			assert.ElementsMatch(t, slices.Collect(maps.Keys(used)), slices.Collect(maps.Keys(values)), "placeholders used and documented")
+
+			tmpl, err := template.New(file).Option("missingkey=error").Parse(string(text))
+			require.NoError(t, err)
+			var out bytes.Buffer
+			require.NoError(t, tmpl.Execute(&out, values))
+			assert.NotContains(t, out.String(), "{{")
+		})
+	}
+}
+
+// placeholderTable reads the README's table of placeholders into the
+// values of each file's column.
+func placeholderTable(t *testing.T, readme string) map[string]map[string]string {
+	t.Helper()
+	var files []string
+	columns := map[string]map[string]string{}
+	for line := range strings.Lines(readme) {
+		cells := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), "|")
+		for i := range cells {
+			cells[i] = strings.Trim(strings.TrimSpace(cells[i]), "`")
+		}
+		switch {
+		case len(cells) > 2 && cells[0] == "placeholder":
+			for _, c := range cells[2:] {
+				name := regexp.MustCompile(`^\[([^\]]+)\]`).FindStringSubmatch(c)
+				require.NotNil(t, name, "column %q links its file", c)
+				files = append(files, name[1])
+				columns[name[1]] = map[string]string{}
+			}
+		case files != nil && len(cells) == len(files)+2 && placeholder.MatchString(cells[0]):
+			name := placeholder.FindStringSubmatch(cells[0])[1]
+			for i, v := range cells[2:] {
+				if v != "" {
+					columns[files[i]][name] = v
+				}
+			}
+		}
+	}
+	require.NotEmpty(t, columns, "README.md has a placeholder table")
+	return columns
 }

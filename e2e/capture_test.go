@@ -149,7 +149,6 @@ func TestCaptureProxyHeaders(t *testing.T) {
 		ClientCAPEM:   pki.root.PEM(),
 		Upstream:      backend.URL,
 		ListenAddr:    "127.0.0.2:0",
-		SourceAddr:    "127.0.0.2",
 	}
 	alice := pki.leaf.TLSCertificate()
 	mallory := pki.stranger.TLSCertificate()

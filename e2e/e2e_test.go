@@ -303,7 +303,6 @@ func newGateEnv(t *testing.T, gp gateProxy) *gateEnv {
 		ClientCAPEM:   pki.Root.PEM(),
 		Upstream:      b.url,
 		ListenAddr:    "127.0.0.2:0",
-		SourceAddr:    "127.0.0.2",
 	}
 	e := &gateEnv{pki: pki, serverRoot: pki.Root.Pool(), backend: b}
 	e.required = gp.start(t, o)

@@ -3,10 +3,12 @@
 // Package e2e runs certgate against real TLS-terminating proxies: nginx,
 // HAProxy, Caddy and Apache httpd, installed from the distribution by
 // .ci/install-proxies. Each proxy runs as a foreground process on loopback
-// with a configuration generated into a test's temporary directory. It
-// terminates mutual TLS and forwards the client certificate to a plain-HTTP
-// backend in the header that proxy is customarily configured with, the same
-// formats certgate's presets decode.
+// with the configuration users copy, examples/behind-proxy/<file>, its
+// placeholders filled in for a test's temporary directory and ports. Only
+// what the example leaves to the surrounding installation (pid file, logs,
+// modules, running in the foreground) comes from this file. The proxy
+// terminates mutual TLS and forwards the client certificate to a
+// plain-HTTP backend in the header certgate's preset for it decodes.
 //
 // The tests only build with the e2e tag:
 //
@@ -52,9 +54,8 @@ type Proxy struct {
 	// was verified.
 	VerifyValue string
 	// SourceAddr is the address the upstream sees as the peer of the
-	// proxy's connections. It is Options.SourceAddr where the proxy can
-	// bind its outgoing connections, and 127.0.0.1 (the kernel's choice
-	// for a loopback upstream) where it cannot.
+	// proxy's connections: 127.0.0.1, the kernel's choice for a loopback
+	// upstream, because the example configurations bind no source address.
 	SourceAddr string
 	// Dir is the temporary directory with the configuration and logs.
 	Dir string
@@ -74,24 +75,20 @@ type Options struct {
 	ServerCertPEM, ServerKeyPEM []byte
 	// ClientCAPEM holds the certificates the proxy trusts to verify
 	// client certificates. Clients are expected to send their
-	// intermediates; up to five levels are accepted.
+	// intermediates.
 	ClientCAPEM []byte
 	// Upstream is the backend's base URL, such as http://127.0.0.1:8080.
 	Upstream string
 	// ListenAddr is the host:port to listen on. Port 0, or an empty
 	// value, picks a free port; the host defaults to 127.0.0.2.
 	ListenAddr string
-	// SourceAddr is the local address for connections to the upstream,
-	// such as 127.0.0.2. nginx (proxy_bind) and HAProxy (source) honour
-	// it. Caddy 2.6 and Apache 2.4 cannot bind their upstream
-	// connections, so there the upstream sees 127.0.0.1; Proxy.SourceAddr
-	// tells which. Empty leaves the choice to the kernel everywhere.
-	SourceAddr string
 	// OptionalVerify asks the proxy to accept connections without a
 	// certificate or with one it cannot verify, and to forward what it
 	// got together with its verification status: nginx optional_no_ca,
 	// HAProxy verify optional ignoring all errors, Apache
-	// optional_no_ca, Caddy request (Caddy forwards no status).
+	// optional_no_ca, Caddy request (Caddy forwards no status). It is a
+	// test of certgate's own verification, never a setting to deploy.
+	// Without it the proxy requires a certificate it verified.
 	OptionalVerify bool
 }
 
@@ -102,7 +99,31 @@ const readyTimeout = 15 * time.Second
 // before it is killed.
 const stopTimeout = 5 * time.Second
 
-// StartNginx starts nginx terminating mutual TLS. It forwards the leaf as
+// exampleDir holds the proxy configurations of examples/behind-proxy,
+// relative to this package's directory, where go test runs.
+var exampleDir = filepath.Join("..", "examples", "behind-proxy")
+
+// The example configurations name their client-certificate mode
+// {{.VerifyClient}}. README.md there recommends modes that admit clients
+// without a certificate; these tests run each proxy twice instead,
+// requiring a verified certificate and, with Options.OptionalVerify,
+// forwarding whatever the client sent.
+var verifyModes = map[string][2]string{ // required, optional
+	"nginx":   {"on", "optional_no_ca"},
+	"haproxy": {"required", "optional crt-ignore-err all ca-ignore-err all"},
+	"caddy":   {"require_and_verify", "request"},
+	"apache":  {"require", "optional_no_ca"},
+}
+
+func verifyMode(name string, o Options) string {
+	if o.OptionalVerify {
+		return verifyModes[name][1]
+	}
+	return verifyModes[name][0]
+}
+
+// StartNginx starts nginx terminating mutual TLS with
+// examples/behind-proxy/nginx.conf. It forwards the leaf as
 // X-SSL-Client-Cert: $ssl_client_escaped_cert (percent-escaped PEM) and
 // the status as X-SSL-Client-Verify: $ssl_client_verify (SUCCESS,
 // FAILED:reason or NONE).
@@ -113,23 +134,21 @@ func StartNginx(t testing.TB, o Options) *Proxy {
 	p.Header = "X-SSL-Client-Cert"
 	p.VerifyHeader = "X-SSL-Client-Verify"
 	p.VerifyValue = "SUCCESS"
-	p.SourceAddr = sourceOr(o.SourceAddr, "127.0.0.1")
 	files := p.writeTLSFiles(t, o)
 
-	verify := "on"
-	if o.OptionalVerify {
-		verify = "optional_no_ca"
-	}
-	conf := p.render(t, "nginx.conf", nginxConf, map[string]any{
-		"Dir":      p.Dir,
-		"Listen":   p.Addr,
-		"Cert":     files.cert,
-		"Key":      files.key,
-		"CA":       files.ca,
-		"Verify":   verify,
-		"Upstream": upstreamHostPort(t, o.Upstream),
-		"Source":   o.SourceAddr,
-		"Root":     os.Geteuid() == 0,
+	site := p.renderExample(t, "nginx.conf", "certgate.conf", map[string]string{
+		"Listen":       p.Addr,
+		"ServerName":   "localhost",
+		"ServerCert":   files.cert,
+		"ServerKey":    files.key,
+		"ClientCA":     files.ca,
+		"VerifyClient": verifyMode(p.Name, o),
+		"Upstream":     upstreamHostPort(t, o.Upstream),
+	})
+	conf := p.render(t, "nginx.conf", nginxMain, map[string]any{
+		"Dir":  p.Dir,
+		"Root": os.Geteuid() == 0,
+		"Site": site,
 	})
 	// -e moves the error log nginx opens before it reads the
 	// configuration away from /var/log/nginx.
@@ -137,10 +156,10 @@ func StartNginx(t testing.TB, o Options) *Proxy {
 	return p
 }
 
-// nginx runs in the foreground with a master and one worker. proxy_set_header
-// replaces any client copy of the headers it names, and an empty value
-// (no certificate) means the header is not sent at all.
-var nginxConf = `daemon off;
+// nginxMain is the main context around the example, which goes inside
+// http {}: nginx in the foreground with one worker, its files in the
+// temporary directory.
+var nginxMain = `daemon off;
 {{if .Root}}user root root;
 {{end}}worker_processes 1;
 pid {{.Dir}}/nginx.pid;
@@ -153,40 +172,13 @@ http {
 	fastcgi_temp_path {{.Dir}}/fastcgi;
 	uwsgi_temp_path {{.Dir}}/uwsgi;
 	scgi_temp_path {{.Dir}}/scgi;
-
-	map $http_upgrade $connection_upgrade {
-		default upgrade;
-		''      close;
-	}
-
-	server {
-		listen {{.Listen}} ssl;
-		server_name _;
-		ssl_certificate {{.Cert}};
-		ssl_certificate_key {{.Key}};
-		ssl_client_certificate {{.CA}};
-		ssl_verify_client {{.Verify}};
-		ssl_verify_depth 5;
-
-		location / {
-			proxy_pass http://{{.Upstream}};
-			proxy_http_version 1.1;
-			proxy_set_header Host $http_host;
-			proxy_set_header Upgrade $http_upgrade;
-			proxy_set_header Connection $connection_upgrade;
-			proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;
-			proxy_set_header X-SSL-Client-Verify $ssl_client_verify;
-{{- if .Source}}
-			proxy_bind {{.Source}};
-{{- end}}
-			proxy_read_timeout 1h;
-		}
-	}
+	include {{.Site}};
 }
 `
 
-// StartHAProxy starts HAProxy terminating mutual TLS. It forwards the leaf
-// as X-SSL-Client-Cert: %[ssl_c_der,base64], the certificates the client
+// StartHAProxy starts HAProxy terminating mutual TLS with
+// examples/behind-proxy/haproxy.cfg. It forwards the leaf as
+// X-SSL-Client-Cert: %[ssl_c_der,base64], the certificates the client
 // sent after it as X-SSL-Client-Chain: %[ssl_c_chain_der,base64] (one
 // base64 string of concatenated DER) and the status as X-SSL-Client-Verify:
 // %[ssl_c_verify] (0 when verified). The three headers are only set when
@@ -199,94 +191,63 @@ func StartHAProxy(t testing.TB, o Options) *Proxy {
 	p.ChainHeader = "X-SSL-Client-Chain"
 	p.VerifyHeader = "X-SSL-Client-Verify"
 	p.VerifyValue = "0"
-	p.SourceAddr = sourceOr(o.SourceAddr, "127.0.0.1")
 	files := p.writeTLSFiles(t, o)
 
-	verify := "verify required"
-	if o.OptionalVerify {
-		verify = "verify optional crt-ignore-err all ca-ignore-err all"
-	}
-	conf := p.render(t, "haproxy.cfg", haproxyConf, map[string]any{
-		"Dir":      p.Dir,
-		"Listen":   p.Addr,
-		"CertKey":  files.certKey,
-		"CA":       files.ca,
-		"Verify":   verify,
-		"Upstream": upstreamHostPort(t, o.Upstream),
-		"Source":   o.SourceAddr,
+	global := p.render(t, "global.cfg", haproxyGlobal, map[string]any{"Dir": p.Dir})
+	site := p.renderExample(t, "haproxy.cfg", "certgate.cfg", map[string]string{
+		"Listen":       p.Addr,
+		"ServerPEM":    files.certKey,
+		"ClientCA":     files.ca,
+		"VerifyClient": verifyMode(p.Name, o),
+		"Upstream":     upstreamHostPort(t, o.Upstream),
 	})
 	// -db keeps HAProxy in the foreground; its alerts and the log lines
 	// sent to stderr land in the error log.
-	p.startLogToOutput(t, bin, "-db", "-f", conf)
+	p.startLogToOutput(t, bin, "-db", "-f", global, "-f", site)
 	return p
 }
 
-// The del-header lines run unconditionally so that a client's copy never
-// survives a conditional set-header whose condition is false.
-var haproxyConf = `global
+// haproxyGlobal comes before the example, whose defaults section logs to
+// the global log target: stderr here.
+var haproxyGlobal = `global
 	log stderr format short local0 info
 	pidfile {{.Dir}}/haproxy.pid
 	tune.ssl.default-dh-param 2048
-
-defaults
-	mode http
-	log global
-	option httplog
-	timeout connect 5s
-	timeout client 30s
-	timeout server 30s
-	timeout tunnel 1h
-
-frontend fe
-	bind {{.Listen}} ssl crt {{.CertKey}} ca-file {{.CA}} {{.Verify}}
-	http-request del-header X-SSL-Client-Cert
-	http-request del-header X-SSL-Client-Chain
-	http-request del-header X-SSL-Client-Verify
-	http-request set-header X-SSL-Client-Cert %[ssl_c_der,base64] if { ssl_c_used }
-	http-request set-header X-SSL-Client-Chain %[ssl_c_chain_der,base64] if { ssl_c_used }
-	http-request set-header X-SSL-Client-Verify %[ssl_c_verify] if { ssl_c_used }
-	default_backend be
-
-backend be
-{{- if .Source}}
-	source {{.Source}}
-{{- end}}
-	server upstream {{.Upstream}}
 `
 
-// StartCaddy starts Caddy terminating mutual TLS. It forwards the leaf as
-// X-Client-Cert: {http.request.tls.client.certificate_der_base64} (base64
-// DER). Caddy has no verification-status placeholder, so VerifyHeader is
-// empty; whether a forwarded certificate was verified depends on the
-// client_auth mode alone.
+// StartCaddy starts Caddy terminating mutual TLS with
+// examples/behind-proxy/Caddyfile. It forwards the leaf as X-Client-Cert:
+// {http.request.tls.client.certificate_der_base64} (base64 DER). Caddy has
+// no verification-status placeholder, so VerifyHeader is empty; whether a
+// forwarded certificate was verified depends on the client_auth mode
+// alone.
 func StartCaddy(t testing.TB, o Options) *Proxy {
 	t.Helper()
 	bin := lookBinary(t, "caddy")
 	p := newProxy(t, "caddy", o)
 	p.Header = "X-Client-Cert"
-	// Caddy 2.6 has no local_address for the HTTP transport.
-	p.SourceAddr = "127.0.0.1"
 	files := p.writeTLSFiles(t, o)
 
-	mode := "require_and_verify"
-	if o.OptionalVerify {
-		// request: ask for a certificate but neither require nor verify
-		// it, the closest match to the other proxies' optional_no_ca.
-		mode = "request"
-	}
 	host, port, err := net.SplitHostPort(p.Addr)
 	if err != nil {
 		t.Fatalf("e2e: caddy listen address %q: %v", p.Addr, err)
 	}
-	conf := p.render(t, "Caddyfile", caddyConf, map[string]any{
-		"Dir":      p.Dir,
-		"Host":     host,
-		"Port":     port,
-		"Cert":     files.cert,
-		"Key":      files.key,
-		"CA":       files.ca,
-		"Mode":     mode,
-		"Upstream": upstreamHostPort(t, o.Upstream),
+	site := p.renderExample(t, "Caddyfile", "certgate.Caddyfile", map[string]string{
+		// No host name: Caddy selects TLS connection policies by SNI, and
+		// clients that dial an IP address send none, so a site named
+		// https://127.0.0.2:port would fall through to a policy without
+		// client authentication. The global options bind the host.
+		"Site":         "https://:" + port,
+		"ServerCert":   files.cert,
+		"ServerKey":    files.key,
+		"ClientCA":     files.ca,
+		"VerifyClient": verifyMode(p.Name, o),
+		"Upstream":     upstreamHostPort(t, o.Upstream),
+	})
+	conf := p.render(t, "Caddyfile", caddyGlobal, map[string]any{
+		"Dir":  p.Dir,
+		"Host": host,
+		"Site": site,
 	})
 	// Caddy writes its storage and autosaved config under HOME and the
 	// XDG directories; keep them in the temporary directory.
@@ -299,21 +260,16 @@ func StartCaddy(t testing.TB, o Options) *Proxy {
 	return p
 }
 
-// The site has no host name: Caddy selects TLS connection policies by SNI,
-// and clients that dial an IP address send none, so a site named
-// https://127.0.0.2:port would fall through to a policy without client
-// authentication. For the same reason Caddy's strict SNI-Host check, which
-// it turns on when client authentication is configured, would answer 421;
-// with a single catch-all policy it protects nothing and is turned off.
-// HTTP/3 is off to keep the proxy on TCP.
-//
-// header_up performs a set, replacing the client's copy. A leading
-// "-X-Client-Cert" would not help: Caddy applies deletions after sets, so
-// it would remove the value just set.
-var caddyConf = `{
+// caddyGlobal holds the global options and imports the example's site.
+// With client authentication configured, Caddy turns on a strict check
+// that the Host header matches the SNI, which would answer 421 to clients
+// that send no SNI; with a single catch-all site it protects nothing and
+// is turned off. HTTP/3 is off to keep the proxy on TCP.
+var caddyGlobal = `{
 	admin off
 	auto_https off
 	skip_install_trust
+	default_bind {{.Host}}
 	storage file_system {{.Dir}}/data
 	servers {
 		protocols h1 h2
@@ -325,27 +281,16 @@ var caddyConf = `{
 	}
 }
 
-https://:{{.Port}} {
-	bind {{.Host}}
-	tls {{.Cert}} {{.Key}} {
-		client_auth {
-			mode {{.Mode}}
-			trusted_ca_cert_file {{.CA}}
-		}
-	}
-	reverse_proxy {{.Upstream}} {
-		header_up X-Client-Cert {http.request.tls.client.certificate_der_base64}
-	}
-}
+import {{.Site}}
 `
 
-// StartApache starts Apache httpd terminating mutual TLS. It forwards the
-// leaf as X-SSL-Client-Cert: %{SSL_CLIENT_CERT}s (PEM whose line breaks
+// StartApache starts Apache httpd terminating mutual TLS with
+// examples/behind-proxy/apache.conf. It forwards the leaf as
+// X-SSL-Client-Cert: %{SSL_CLIENT_CERT}s (PEM whose line breaks
 // mod_headers turned into spaces), the first certificate the client sent
 // after it as X-SSL-Client-Chain: %{SSL_CLIENT_CERT_CHAIN_0}s and the
 // status as X-SSL-Client-Verify: %{SSL_CLIENT_VERIFY}s (SUCCESS, GENEROUS,
-// FAILED:reason or NONE). mod_proxy has no option to bind a source
-// address, so the upstream sees 127.0.0.1.
+// FAILED:reason or NONE).
 func StartApache(t testing.TB, o Options) *Proxy {
 	t.Helper()
 	bin := lookBinary(t, "apache2")
@@ -354,28 +299,28 @@ func StartApache(t testing.TB, o Options) *Proxy {
 	p.ChainHeader = "X-SSL-Client-Chain"
 	p.VerifyHeader = "X-SSL-Client-Verify"
 	p.VerifyValue = "SUCCESS"
-	p.SourceAddr = "127.0.0.1"
 	files := p.writeTLSFiles(t, o)
 
-	verify := "require"
-	if o.OptionalVerify {
-		verify = "optional_no_ca"
-	}
 	host, _, err := net.SplitHostPort(p.Addr)
 	if err != nil {
 		t.Fatalf("e2e: apache listen address %q: %v", p.Addr, err)
 	}
-	conf := p.render(t, "httpd.conf", apacheConf, map[string]any{
-		"Dir":      p.Dir,
-		"Modules":  "/usr/lib/apache2/modules",
-		"Listen":   p.Addr,
-		"Host":     host,
-		"Cert":     files.cert,
-		"Key":      files.key,
-		"CA":       files.ca,
-		"Verify":   verify,
-		"Upstream": strings.TrimSuffix(o.Upstream, "/"),
-		"Root":     os.Geteuid() == 0,
+	site := p.renderExample(t, "apache.conf", "certgate.conf", map[string]string{
+		"Listen":       p.Addr,
+		"ServerName":   "localhost",
+		"ServerCert":   files.cert,
+		"ServerKey":    files.key,
+		"ClientCA":     files.ca,
+		"VerifyClient": verifyMode(p.Name, o),
+		"Upstream":     upstreamHostPort(t, o.Upstream),
+	})
+	conf := p.render(t, "httpd.conf", apacheMain, map[string]any{
+		"Dir":     p.Dir,
+		"Modules": "/usr/lib/apache2/modules",
+		"Listen":  p.Addr,
+		"Host":    host,
+		"Root":    os.Geteuid() == 0,
+		"Site":    site,
 	})
 	// Apache's own environment defaults (APACHE_RUN_DIR and friends) come
 	// from /etc/apache2/envvars, which this configuration does not use.
@@ -383,11 +328,12 @@ func StartApache(t testing.TB, o Options) *Proxy {
 	return p
 }
 
-// Apache refuses to serve requests as root, so when started as root its
-// worker processes switch to www-data. Debian builds mod_unixd in; other
-// builds ship it as a module. Everything they need (certificates,
+// apacheMain is the server configuration around the example's virtual
+// host. Apache refuses to serve requests as root, so when started as root
+// its worker processes switch to www-data. Debian builds mod_unixd in;
+// other builds ship it as a module. Everything they need (certificates,
 // logs, the session cache) is opened by the parent before the switch.
-var apacheConf = `ServerRoot {{.Dir}}
+var apacheMain = `ServerRoot {{.Dir}}
 DefaultRuntimeDir {{.Dir}}
 PidFile {{.Dir}}/httpd.pid
 ErrorLog {{.Dir}}/error.log
@@ -420,29 +366,11 @@ SSLSessionCache shmcb:{{.Dir}}/ssl_scache(512000)
 SSLRandomSeed startup builtin
 SSLRandomSeed connect builtin
 
-<VirtualHost {{.Listen}}>
-	SSLEngine on
-	SSLCertificateFile {{.Cert}}
-	SSLCertificateKeyFile {{.Key}}
-	SSLCACertificateFile {{.CA}}
-	SSLVerifyClient {{.Verify}}
-	SSLVerifyDepth 5
+<Location />
+	Require all granted
+</Location>
 
-	RequestHeader unset X-SSL-Client-Cert
-	RequestHeader unset X-SSL-Client-Chain
-	RequestHeader unset X-SSL-Client-Verify
-	RequestHeader set X-SSL-Client-Cert "%{SSL_CLIENT_CERT}s"
-	RequestHeader set X-SSL-Client-Chain "%{SSL_CLIENT_CERT_CHAIN_0}s"
-	RequestHeader set X-SSL-Client-Verify "%{SSL_CLIENT_VERIFY}s"
-
-	ProxyRequests off
-	ProxyPreserveHost on
-	ProxyPass / {{.Upstream}}/ upgrade=websocket
-	ProxyPassReverse / {{.Upstream}}/
-	<Location />
-		Require all granted
-	</Location>
-</VirtualHost>
+Include {{.Site}}
 `
 
 // newProxy makes the temporary directory and settles the listen address.
@@ -457,13 +385,14 @@ func newProxy(t testing.TB, name string, o Options) *Proxy {
 	dir := t.TempDir()
 	addr := freeAddr(t, o.ListenAddr)
 	return &Proxy{
-		Name:     name,
-		URL:      "https://" + addr,
-		Addr:     addr,
-		Dir:      dir,
-		ErrorLog: filepath.Join(dir, "error.log"),
-		output:   filepath.Join(dir, "output.log"),
-		exited:   make(chan struct{}),
+		Name:       name,
+		URL:        "https://" + addr,
+		Addr:       addr,
+		SourceAddr: "127.0.0.1",
+		Dir:        dir,
+		ErrorLog:   filepath.Join(dir, "error.log"),
+		output:     filepath.Join(dir, "output.log"),
+		exited:     make(chan struct{}),
 	}
 }
 
@@ -512,13 +441,6 @@ func freeAddr(t testing.TB, addr string) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
-}
-
-func sourceOr(source, def string) string {
-	if source != "" {
-		return source
-	}
-	return def
 }
 
 // upstreamHostPort turns http://host:port into host:port.
@@ -583,6 +505,19 @@ func (p *Proxy) render(t testing.TB, name, text string, data any) string {
 		t.Fatalf("e2e: %s: %v", p.Name, err)
 	}
 	return path
+}
+
+// renderExample fills in the placeholders of examples/behind-proxy/name
+// with values, writes the result into the proxy's directory as out and
+// returns its path. A placeholder without a value fails the test, so the
+// example cannot grow one that this package does not know.
+func (p *Proxy) renderExample(t testing.TB, name, out string, values map[string]string) string {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join(exampleDir, name))
+	if err != nil {
+		t.Fatalf("e2e: %s: %v", p.Name, err)
+	}
+	return p.render(t, out, string(text), values)
 }
 
 func (p *Proxy) start(t testing.TB, bin string, args ...string) {

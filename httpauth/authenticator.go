@@ -95,7 +95,7 @@ func New(cfg Config) (*Authenticator, error) {
 func (a *Authenticator) Authenticate(r *http.Request) (*Identity, error) {
 	id, err := a.identify(r)
 	if err == nil {
-		if err = a.checkRevocation(r, id); err != nil {
+		if err = a.checkRevocation(r.Context(), r.RemoteAddr, id); err != nil {
 			id = nil // a revoked certificate is no identity, not even for logs
 		}
 	}

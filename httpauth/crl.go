@@ -288,3 +288,7 @@ func frames(data []byte) func(yield func(string, []byte) bool) {
 		}
 	}
 }
+
+// Changed returns a channel closed when the data in force next changes
+// (see [Notifier]).
+func (c *CRLFiles) Changed() <-chan struct{} { return c.w.changes() }

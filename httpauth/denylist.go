@@ -189,3 +189,7 @@ func (f *DenyListFile) CheckRevocation(ctx context.Context, chain []*x509.Certif
 	}
 	return s.val.CheckRevocation(ctx, chain)
 }
+
+// Changed returns a channel closed when the data in force next changes
+// (see [Notifier]).
+func (f *DenyListFile) Changed() <-chan struct{} { return f.w.changes() }

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
-	"net/http"
 )
 
 // Revocation runs after chain verification and before authorization, for
@@ -69,8 +68,9 @@ func FailOpen(c RevocationChecker) RevocationChecker { return failOpen{c} }
 type failOpen struct{ RevocationChecker }
 
 // checkRevocation asks every checker; any revoked answer refuses the
-// chain, then any unknown answer of a fail-closed checker does.
-func (a *Authenticator) checkRevocation(r *http.Request, id *Identity) error {
+// chain, then any unknown answer of a fail-closed checker does. remote is
+// the peer's address, for the log.
+func (a *Authenticator) checkRevocation(ctx context.Context, remote string, id *Identity) error {
 	if len(a.revocation) == 0 {
 		return nil
 	}
@@ -80,14 +80,14 @@ func (a *Authenticator) checkRevocation(r *http.Request, id *Identity) error {
 		anyUnknown bool
 	)
 	for _, c := range a.revocation {
-		ans := c.CheckRevocation(r.Context(), chain)
+		ans := c.CheckRevocation(ctx, chain)
 		switch ans.Status {
 		case RevocationGood:
 		case RevocationRevoked:
 			return unauthorized(fmt.Errorf("%w: certificate %s: %s", ErrRevoked, shortFP(id.Certificate), ans.Detail))
 		default:
 			if _, open := c.(failOpen); open {
-				a.logFailOpen(r, id, ans)
+				a.logFailOpen(ctx, remote, id, ans)
 				continue
 			}
 			if !anyUnknown {
@@ -101,12 +101,12 @@ func (a *Authenticator) checkRevocation(r *http.Request, id *Identity) error {
 	return nil
 }
 
-func (a *Authenticator) logFailOpen(r *http.Request, id *Identity, ans RevocationAnswer) {
+func (a *Authenticator) logFailOpen(ctx context.Context, remote string, id *Identity, ans RevocationAnswer) {
 	if a.logger == nil {
 		return
 	}
-	a.logger.LogAttrs(r.Context(), slog.LevelWarn, "httpauth: revocation status unknown, allowed by FailOpen",
+	a.logger.LogAttrs(ctx, slog.LevelWarn, "httpauth: revocation status unknown, allowed by FailOpen",
 		slog.String("detail", ans.Detail),
 		slog.String("fingerprint", id.Fingerprint),
-		slog.String("remote_addr", r.RemoteAddr))
+		slog.String("remote_addr", remote))
 }

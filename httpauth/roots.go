@@ -129,3 +129,7 @@ func parsePool(path string, data []byte) (*x509.CertPool, error) {
 	}
 	return pool, nil
 }
+
+// Changed returns a channel closed when the data in force next changes
+// (see [Notifier]).
+func (f *FileRoots) Changed() <-chan struct{} { return f.w.changes() }

@@ -37,6 +37,9 @@ type watched[T any] struct {
 	state atomic.Pointer[watchState[T]]
 	next  atomic.Int64 // unix nanoseconds of the next check
 
+	changedMu sync.Mutex
+	changed   chan struct{} // closed when the value in force changes
+
 	// Reload bookkeeping, guarded by mu, which also serialises reloads.
 	mu           sync.Mutex
 	hash         [sha256.Size]byte // content of the last good load
@@ -57,6 +60,15 @@ type watchKind[T any] struct {
 	emptied  string                                    // "every root is withdrawn"
 	none     string                                    // "no roots in force"
 	closed   string                                    // "every client certificate is refused"
+}
+
+// Notifier is implemented by sources whose data changes at run time
+// ([FileRoots], [CRLFiles], [DenyListFile]). Changed returns a channel
+// that is closed when the data in force next changes, found when the
+// source is next consulted, so a holder of live connections can check
+// them again ([Authenticator.Recheck]) instead of polling blindly.
+type Notifier interface {
+	Changed() <-chan struct{}
 }
 
 // FileOption configures the file-backed sources [NewFileRoots],
@@ -230,7 +242,7 @@ func (w *watched[T]) failed(now time.Time, cause error) {
 		w.log(slog.LevelError, fmt.Sprintf("httpauth: %s grace period ended; %s, %s", w.kind.name, w.kind.none, w.kind.closed),
 			slog.Any("error", cause), slog.Time("failing_since", w.failingSince))
 	}
-	w.state.Store(&watchState[T]{val: val, closed: true,
+	w.store(&watchState[T]{val: val, closed: true,
 		err: fmt.Errorf("httpauth: %s: grace period ended at %s, %s; last error: %w", w.kind.name, stamp(end), w.kind.none, cause)})
 }
 
@@ -239,7 +251,33 @@ func (w *watched[T]) emptiedErr() error {
 }
 
 func (w *watched[T]) publish(val T, err error) {
-	w.state.Store(&watchState[T]{val: val, err: err})
+	w.store(&watchState[T]{val: val, err: err})
+}
+
+// store publishes s and, when the value in force is another one (T is
+// always a pointer type), wakes those waiting on changes.
+func (w *watched[T]) store(s *watchState[T]) {
+	old := w.state.Swap(s)
+	if old == nil || any(old.val) == any(s.val) {
+		return
+	}
+	w.changedMu.Lock()
+	if w.changed != nil {
+		close(w.changed)
+		w.changed = nil
+	}
+	w.changedMu.Unlock()
+}
+
+// changes returns a channel closed at the next change of the value in
+// force. Changes are found when the file is checked, on demand.
+func (w *watched[T]) changes() <-chan struct{} {
+	w.changedMu.Lock()
+	defer w.changedMu.Unlock()
+	if w.changed == nil {
+		w.changed = make(chan struct{})
+	}
+	return w.changed
 }
 
 func (w *watched[T]) log(level slog.Level, msg string, attrs ...slog.Attr) {

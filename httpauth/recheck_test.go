@@ -1,0 +1,80 @@
+package httpauth_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/certgate/certgate/httpauth"
+	"github.com/certgate/certgate/internal/testpki"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// closed reports whether ch is closed, without waiting.
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+func TestRecheckSeesRevocationAndSignalsTheChange(t *testing.T) {
+	t.Parallel()
+	pki := testpki.MustSet(t)
+	clock := &fakeClock{t: time.Now()}
+	path := filepath.Join(t.TempDir(), "deny.txt")
+	require.NoError(t, os.WriteFile(path, []byte("sha256:"+httpauth.Fingerprint(pki.Bob.Cert)+"\n"), 0o600))
+	deny, err := httpauth.NewDenyListFile(path, 0, httpauth.WithClock(clock.Now))
+	require.NoError(t, err)
+	a := mustNew(t, httpauth.Config{Roots: pki.Root.Pool(), Revocation: []httpauth.RevocationChecker{deny}})
+	id, err := a.Authenticate(tlsRequest(pki.Alice))
+	require.NoError(t, err)
+	require.NoError(t, a.Recheck(context.Background(), id))
+
+	changed := deny.Changed()
+	require.NoError(t, os.WriteFile(path, []byte("sha256:"+httpauth.Fingerprint(pki.Alice.Cert)+"\n"), 0o600))
+	clock.Advance(httpauth.DefaultDenyListInterval)
+	assert.False(t, closed(changed), "a change is found when the list is consulted")
+	err = a.Recheck(context.Background(), id)
+	assert.ErrorIs(t, err, httpauth.ErrRevoked)
+	assert.Equal(t, http.StatusUnauthorized, statusOf(t, err))
+	assert.True(t, closed(changed), "the change was signalled")
+	assert.False(t, closed(deny.Changed()), "a new channel waits for the next change")
+}
+
+func TestRecheckAfterRootRotation(t *testing.T) {
+	t.Parallel()
+	pki := testpki.MustSet(t)
+	clock := &fakeClock{t: time.Now()}
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(path, pki.Root.PEM(), 0o600))
+	roots, err := httpauth.NewFileRoots(path, 0, httpauth.WithClock(clock.Now))
+	require.NoError(t, err)
+	a := mustNew(t, httpauth.Config{RootsProvider: roots})
+	id, err := a.Authenticate(tlsRequest(pki.Alice))
+	require.NoError(t, err)
+
+	changed := roots.Changed()
+	require.NoError(t, os.WriteFile(path, pki.OtherRoot.PEM(), 0o600))
+	clock.Advance(httpauth.DefaultRootsInterval)
+	assert.ErrorIs(t, a.Recheck(context.Background(), id), httpauth.ErrUnknownAuthority, "its CA is no longer trusted")
+	assert.True(t, closed(changed))
+}
+
+func TestRecheckAtExpiry(t *testing.T) {
+	t.Parallel()
+	pki := testpki.MustSet(t)
+	clock := &fakeClock{t: time.Now()}
+	a := mustNew(t, httpauth.Config{Roots: pki.Root.Pool(), Now: clock.Now})
+	id, err := a.Authenticate(tlsRequest(pki.Alice))
+	require.NoError(t, err)
+	clock.Set(pki.Alice.Cert.NotAfter.Add(time.Second))
+	assert.ErrorIs(t, a.Recheck(context.Background(), id), httpauth.ErrExpired)
+	assert.Error(t, a.Recheck(context.Background(), nil))
+}

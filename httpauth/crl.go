@@ -89,11 +89,8 @@ func (c *CRLFiles) CheckRevocation(_ context.Context, chain []*x509.Certificate)
 			}
 			return RevocationAnswer{Status: RevocationUnknown, Detail: detail}
 		}
-		if !crl.list.NextUpdate.IsZero() && now.After(crl.list.NextUpdate) {
-			return RevocationAnswer{Status: RevocationUnknown, Detail: fmt.Sprintf("the CRL of %q is stale: its nextUpdate %s has passed", truncate(issuer.Subject.CommonName), stamp(crl.list.NextUpdate))}
-		}
-		if at, ok := crl.revoked[string(cert.SerialNumber.Bytes())]; ok && cert.SerialNumber.Sign() > 0 {
-			return RevocationAnswer{Status: RevocationRevoked, Detail: fmt.Sprintf("serial %s revoked at %s by the CRL of %q", serialHex(cert), stamp(at), truncate(issuer.Subject.CommonName))}
+		if ans, bad := crl.judge(cert, issuer, now); bad {
+			return ans
 		}
 	}
 	return RevocationAnswer{Status: RevocationGood, Detail: "not on the CRLs"}
@@ -127,6 +124,19 @@ func (s *crlSet) find(issuer *x509.Certificate) *crlEntry {
 	return best
 }
 
+// judge answers for cert from e, the CRL of its issuer: unknown when e
+// is stale, revoked when it lists cert's serial. bad is false when e has
+// nothing against cert.
+func (e *crlEntry) judge(cert, issuer *x509.Certificate, now time.Time) (ans RevocationAnswer, bad bool) {
+	if !e.list.NextUpdate.IsZero() && now.After(e.list.NextUpdate) {
+		return RevocationAnswer{Status: RevocationUnknown, Detail: fmt.Sprintf("the CRL of %q is stale: its nextUpdate %s has passed", truncate(issuer.Subject.CommonName), stamp(e.list.NextUpdate))}, true
+	}
+	if at, ok := e.revoked[string(cert.SerialNumber.Bytes())]; ok && cert.SerialNumber.Sign() > 0 {
+		return RevocationAnswer{Status: RevocationRevoked, Detail: fmt.Sprintf("serial %s revoked at %s by the CRL of %q", serialHex(cert), stamp(at), truncate(issuer.Subject.CommonName))}, true
+	}
+	return RevocationAnswer{}, false
+}
+
 func (e *crlEntry) signedBy(issuer *x509.Certificate) bool {
 	key := string(issuer.Raw)
 	if ok, seen := e.sigs.Load(key); seen {
@@ -146,14 +156,21 @@ func parseCRLs(_ string, data []byte) (*crlSet, error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		for _, l := range lists {
-			e := &crlEntry{list: l, revoked: make(map[string]time.Time, len(l.RevokedCertificateEntries))}
-			for _, r := range l.RevokedCertificateEntries {
-				e.revoked[string(r.SerialNumber.Bytes())] = r.RevocationTime
-			}
-			set.byIssuer[string(l.RawIssuer)] = append(set.byIssuer[string(l.RawIssuer)], e)
+			set.add(l)
 		}
 	}
 	return set, nil
+}
+
+// add indexes l by issuer name and serial. It drops l's parsed entries,
+// which the index replaces: for a large CRL they are most of its memory.
+func (s *crlSet) add(l *x509.RevocationList) {
+	e := &crlEntry{list: l, revoked: make(map[string]time.Time, len(l.RevokedCertificateEntries))}
+	for _, r := range l.RevokedCertificateEntries {
+		e.revoked[string(r.SerialNumber.Bytes())] = r.RevocationTime
+	}
+	l.RevokedCertificateEntries = nil
+	s.byIssuer[string(l.RawIssuer)] = append(s.byIssuer[string(l.RawIssuer)], e)
 }
 
 // parseCRLFile parses one DER CRL or every "X509 CRL" block of PEM text,

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"io"
 	"log"
@@ -28,8 +30,8 @@ import (
 	"golang.org/x/crypto/ocsp"
 )
 
-// The network checkers' tests run against an OCSP responder the test
-// starts on loopback, serving answers signed on demand
+// The network checkers' tests run against an OCSP responder and a CRL
+// server the test starts on loopback, serving answers signed on demand
 // for the certificates of one small PKI. Each test can make them slow,
 // huge, wrongly signed or gone.
 
@@ -43,13 +45,14 @@ func leakCheck(t *testing.T) {
 }
 
 // revFixture is a root, an intermediate and leaves whose certificates name
-// the test's OCSP responder.
+// the test's OCSP responder and CRL distribution points.
 type revFixture struct {
 	clock   *fakeClock
 	root    *testpki.Authority
-	inter   *testpki.Authority // names the root's responder
+	inter   *testpki.Authority // names the root's responder and CRL
 	leaf    *testpki.Leaf      // alice, issued by inter
 	ocsp    *ocspResponder
+	crl     *crlServer
 	client  *http.Client
 	unblock func() // releases every blocked handler
 }
@@ -62,15 +65,19 @@ func newRevFixture(tb testing.TB) *revFixture {
 	f.unblock = func() { once.Do(func() { close(release) }) }
 	f.ocsp = &ocspResponder{clock: f.clock, release: release, revoked: map[string]bool{}, validity: time.Hour}
 	f.ocsp.srv = startServer(tb, f.ocsp)
+	f.crl = &crlServer{clock: f.clock, release: release, lists: map[string]*crlSpec{}}
+	f.crl.srv = startServer(tb, f.crl)
 	tb.Cleanup(f.unblock) // before the servers close, which waits for handlers
 
 	var err error
 	f.root, err = testpki.NewRoot()
 	require.NoError(tb, err)
-	f.inter, err = f.root.Intermediate(testpki.WithOCSPServer(f.ocsp.url()))
+	f.inter, err = f.root.Intermediate(testpki.WithOCSPServer(f.ocsp.url()), testpki.WithCRLDistributionPoints(f.crl.url("/root.crl")))
 	require.NoError(tb, err)
 	f.leaf = f.mintLeaf(tb)
 	f.ocsp.issuers = []*testpki.Authority{f.root, f.inter}
+	f.crl.lists["/root.crl"] = &crlSpec{signer: f.root, validity: time.Hour}
+	f.crl.lists["/inter.crl"] = &crlSpec{signer: f.inter, validity: time.Hour}
 
 	tr := &http.Transport{}
 	tb.Cleanup(tr.CloseIdleConnections)
@@ -79,10 +86,10 @@ func newRevFixture(tb testing.TB) *revFixture {
 }
 
 // mintLeaf issues a client certificate from inter naming the test's
-// responder, unless opts name others.
+// responder and distribution point, unless opts name others.
 func (f *revFixture) mintLeaf(tb testing.TB, opts ...testpki.Option) *testpki.Leaf {
 	tb.Helper()
-	opts = append([]testpki.Option{testpki.WithCN("alice"), testpki.WithOCSPServer(f.ocsp.url())}, opts...)
+	opts = append([]testpki.Option{testpki.WithCN("alice"), testpki.WithOCSPServer(f.ocsp.url()), testpki.WithCRLDistributionPoints(f.crl.url("/inter.crl"))}, opts...)
 	leaf, err := f.inter.Leaf(opts...)
 	require.NoError(tb, err)
 	return leaf
@@ -108,6 +115,22 @@ func (f *revFixture) newOCSP(tb testing.TB, cfg httpauth.OCSPConfig) *httpauth.O
 	tb.Cleanup(func() { httpauth.WaitFetches(o) })
 	tb.Cleanup(f.unblock)
 	return o
+}
+
+// newCRLDP is newOCSP for the CRL distribution point checker.
+func (f *revFixture) newCRLDP(tb testing.TB, cfg httpauth.CRLDistributionPointsConfig) *httpauth.CRLDistributionPoints {
+	tb.Helper()
+	if cfg.Client == nil {
+		cfg.Client = f.client
+	}
+	if cfg.Now == nil {
+		cfg.Now = f.clock.Now
+	}
+	d, err := httpauth.NewCRLDistributionPoints(cfg)
+	require.NoError(tb, err)
+	tb.Cleanup(func() { httpauth.WaitFetches(d) })
+	tb.Cleanup(f.unblock)
+	return d
 }
 
 // authenticate runs leaf through an Authenticator with the checkers, as a
@@ -356,6 +379,76 @@ func issuerKeyHash(a *x509.Certificate) []byte {
 	return req.IssuerKeyHash
 }
 
+// crlServer serves, per path, a CRL signed on demand as its crlSpec says.
+type crlServer struct {
+	srv     *httptest.Server
+	clock   *fakeClock
+	release chan struct{}
+	hits    atomic.Int32
+	number  atomic.Int64
+
+	mu     sync.Mutex
+	lists  map[string]*crlSpec
+	behave behaviour
+}
+
+type crlSpec struct {
+	signer   *testpki.Authority
+	revoked  []*big.Int
+	validity time.Duration // nextUpdate - thisUpdate; zero: no nextUpdate
+	thisAge  time.Duration // how long before now thisUpdate is
+	exts     []pkix.Extension
+}
+
+func (c *crlServer) url(path string) string { return c.srv.URL + path }
+
+func (c *crlServer) set(fn func(c *crlServer)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fn(c)
+}
+
+func (c *crlServer) revoke(path string, cert *x509.Certificate) {
+	c.set(func(c *crlServer) { c.lists[path].revoked = append(c.lists[path].revoked, cert.SerialNumber) })
+}
+
+func (c *crlServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.hits.Add(1)
+	c.mu.Lock()
+	behave, spec := c.behave, c.lists[r.URL.Path]
+	c.mu.Unlock()
+	if behave != nil && behave(w, r, c.release) {
+		return
+	}
+	if spec == nil {
+		http.NotFound(w, r)
+		return
+	}
+	der, err := c.sign(spec)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	_, _ = w.Write(der)
+}
+
+func (c *crlServer) sign(spec *crlSpec) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.clock.Now()
+	tmpl := &x509.RevocationList{Number: big.NewInt(c.number.Add(1)), ThisUpdate: now.Add(-time.Minute), ExtraExtensions: spec.exts}
+	if spec.thisAge != 0 {
+		tmpl.ThisUpdate = now.Add(-spec.thisAge)
+	}
+	if spec.validity > 0 {
+		tmpl.NextUpdate = tmpl.ThisUpdate.Add(spec.validity)
+	}
+	for _, s := range spec.revoked {
+		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries, x509.RevocationListEntry{SerialNumber: s, RevocationTime: now.Add(-time.Hour)})
+	}
+	return x509.CreateRevocationList(rand.Reader, tmpl, spec.signer.Cert, spec.signer.Key)
+}
+
 // assertRefused asserts that err is a 401 refusal for reason.
 func assertRefused(tb testing.TB, err, reason error) {
 	tb.Helper()
@@ -387,6 +480,25 @@ func TestNetworkCheckerConfigErrors(t *testing.T) {
 			assert.Nil(t, o)
 		})
 	}
+	dpCases := []struct {
+		name string
+		cfg  httpauth.CRLDistributionPointsConfig
+		want string
+	}{
+		{"negative timeout", httpauth.CRLDistributionPointsConfig{Timeout: -1}, "CRLDistributionPointsConfig.Timeout is negative"},
+		{"negative size", httpauth.CRLDistributionPointsConfig{MaxSize: -1}, "CRLDistributionPointsConfig.MaxSize is negative"},
+		{"negative cache", httpauth.CRLDistributionPointsConfig{CacheSize: -1}, "CRLDistributionPointsConfig.CacheSize is negative"},
+	}
+	for _, tt := range dpCases {
+		t.Run("CRL DP "+tt.name, func(t *testing.T) {
+			t.Parallel()
+			d, err := httpauth.NewCRLDistributionPoints(tt.cfg)
+			assert.ErrorContains(t, err, tt.want)
+			assert.Nil(t, d)
+		})
+	}
 	_, err := httpauth.NewOCSP(httpauth.OCSPConfig{})
+	assert.NoError(t, err, "the zero config is valid")
+	_, err = httpauth.NewCRLDistributionPoints(httpauth.CRLDistributionPointsConfig{})
 	assert.NoError(t, err, "the zero config is valid")
 }

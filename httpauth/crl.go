@@ -27,15 +27,16 @@ import (
 // Each certificate of the verified chain except the root is looked up in
 // the CRL of its issuer in that chain: a CRL counts only when its issuer
 // name is that certificate's subject, its authority key identifier (when
-// both have one) matches, and its signature verifies with that
-// certificate's key, so a CRL can never speak for another CA, nor a
+// both have one) matches, its signature verifies with that certificate's
+// key, and its issuing distribution point, if any, covers the certificate, so a CRL can never speak for another CA, nor a
 // certificate the client sent outside the verified chain. The newest such
 // CRL is used; when its nextUpdate has passed it is stale. A revoked
 // serial answers revoked; a certificate whose issuer has no usable CRL, or
 // only a stale one, answers unknown — refused unless the checker is
 // wrapped in [FailOpen], as nginx refuses a chain without CRLs for all its
 // CAs. Lookups are one map access per certificate; signatures are checked
-// once per CRL and issuer. Delta and indirect CRLs are not supported.
+// once per CRL and issuer. Delta and indirect CRLs, CRLs partitioned by
+// reason and unknown critical extensions are refused when loading.
 type CRLFiles struct {
 	w watched[*crlSet]
 }
@@ -82,7 +83,7 @@ func (c *CRLFiles) CheckRevocation(_ context.Context, chain []*x509.Certificate)
 	now := c.w.now()
 	for i := 0; i+1 < len(chain); i++ {
 		cert, issuer := chain[i], chain[i+1]
-		crl := set.find(issuer)
+		crl := set.find(cert, issuer)
 		if crl == nil {
 			detail := fmt.Sprintf("no CRL signed by %q for certificate %d (serial %s)", truncate(issuer.Subject.CommonName), i, serialHex(cert))
 			if loadErr != nil {
@@ -90,11 +91,8 @@ func (c *CRLFiles) CheckRevocation(_ context.Context, chain []*x509.Certificate)
 			}
 			return RevocationAnswer{Status: RevocationUnknown, Detail: detail}
 		}
-		if !crl.list.NextUpdate.IsZero() && now.After(crl.list.NextUpdate) {
-			return RevocationAnswer{Status: RevocationUnknown, Detail: fmt.Sprintf("the CRL of %q is stale: its nextUpdate %s has passed", truncate(issuer.Subject.CommonName), stamp(crl.list.NextUpdate))}
-		}
-		if at, ok := crl.revokedAt(cert); ok {
-			return RevocationAnswer{Status: RevocationRevoked, Detail: fmt.Sprintf("serial %s revoked at %s by the CRL of %q", serialHex(cert), stamp(at), truncate(issuer.Subject.CommonName))}
+		if ans, bad := crl.judge(cert, issuer, now); bad {
+			return ans
 		}
 	}
 	return RevocationAnswer{Status: RevocationGood, Detail: "not on the CRLs"}
@@ -109,15 +107,22 @@ type crlEntry struct {
 	list    *x509.RevocationList
 	revoked map[string]time.Time // serial bytes → revocation time
 
+	scope crlScope // which certificates of its issuer it speaks for
+
 	mu   sync.RWMutex
 	sigs map[string]bool                  // issuer certificate DER → signature verified; only CA certificates of verified chains get here
 	last atomic.Pointer[x509.Certificate] // the issuer last found to have signed: cached chains reuse their certificates
 }
 
-// find returns the newest CRL issued by issuer, checked as its signer.
-func (s *crlSet) find(issuer *x509.Certificate) *crlEntry {
+// find returns the newest CRL issued by issuer, checked as its signer,
+// whose scope covers cert (RFC 5280, section 6.3.3 b: a CRL partitioned by
+// an issuing distribution point speaks only for its part).
+func (s *crlSet) find(cert, issuer *x509.Certificate) *crlEntry {
 	var best *crlEntry
 	for _, e := range s.byIssuer[string(issuer.RawSubject)] {
+		if e.scope.covers(cert) != nil {
+			continue
+		}
 		if len(e.list.AuthorityKeyId) > 0 && len(issuer.SubjectKeyId) > 0 && !bytes.Equal(e.list.AuthorityKeyId, issuer.SubjectKeyId) {
 			continue
 		}
@@ -129,6 +134,19 @@ func (s *crlSet) find(issuer *x509.Certificate) *crlEntry {
 		}
 	}
 	return best
+}
+
+// judge answers for cert from e, the CRL of its issuer: unknown when e
+// is stale, revoked when it lists cert's serial. bad is false when e has
+// nothing against cert.
+func (e *crlEntry) judge(cert, issuer *x509.Certificate, now time.Time) (ans RevocationAnswer, bad bool) {
+	if !e.list.NextUpdate.IsZero() && now.After(e.list.NextUpdate) {
+		return RevocationAnswer{Status: RevocationUnknown, Detail: fmt.Sprintf("the CRL of %q is stale: its nextUpdate %s has passed", truncate(issuer.Subject.CommonName), stamp(e.list.NextUpdate))}, true
+	}
+	if at, ok := e.revokedAt(cert); ok {
+		return RevocationAnswer{Status: RevocationRevoked, Detail: fmt.Sprintf("serial %s revoked at %s by the CRL of %q", serialHex(cert), stamp(at), truncate(issuer.Subject.CommonName))}, true
+	}
+	return RevocationAnswer{}, false
 }
 
 func (e *crlEntry) signedBy(issuer *x509.Certificate) bool {
@@ -180,15 +198,26 @@ func parseCRLs(_ string, data []byte) (*crlSet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		for _, l := range lists {
-			e := &crlEntry{list: l, revoked: make(map[string]time.Time, len(l.RevokedCertificateEntries))}
-			for _, r := range l.RevokedCertificateEntries {
-				e.revoked[string(r.SerialNumber.Bytes())] = r.RevocationTime
+		for i, l := range lists {
+			scope, err := crlScopeOf(l)
+			if err != nil {
+				return nil, fmt.Errorf("%s: CRL %d is not supported: %w", name, i, err)
 			}
-			set.byIssuer[string(l.RawIssuer)] = append(set.byIssuer[string(l.RawIssuer)], e)
+			set.add(l, scope)
 		}
 	}
 	return set, nil
+}
+
+// add indexes l by issuer name and serial. It drops l's parsed entries,
+// which the index replaces: for a large CRL they are most of its memory.
+func (s *crlSet) add(l *x509.RevocationList, scope crlScope) {
+	e := &crlEntry{list: l, scope: scope, revoked: make(map[string]time.Time, len(l.RevokedCertificateEntries))}
+	for _, r := range l.RevokedCertificateEntries {
+		e.revoked[string(r.SerialNumber.Bytes())] = r.RevocationTime
+	}
+	l.RevokedCertificateEntries = nil
+	s.byIssuer[string(l.RawIssuer)] = append(s.byIssuer[string(l.RawIssuer)], e)
 }
 
 // parseCRLFile parses one DER CRL or every "X509 CRL" block of PEM text,

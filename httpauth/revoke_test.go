@@ -5,6 +5,8 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"math/big"
 	"net/http"
@@ -348,4 +350,30 @@ func TestRevocationConfigRefused(t *testing.T) {
 		Revocation:                     []httpauth.RevocationChecker{deny},
 	})
 	assert.ErrorContains(t, err, "InsecureSkipHeaderVerification")
+}
+
+func TestCRLFilesHonourTheIssuingDistributionPoint(t *testing.T) {
+	t.Parallel()
+	pki := testpki.MustSet(t)
+	idp := asn1.ObjectIdentifier{2, 5, 29, 28}
+	// A CRL for CA certificates only (IDP onlyContainsCACerts) that lists
+	// alice's serial does not speak for alice, an end entity.
+	tmpl := &x509.RevocationList{
+		Number: big.NewInt(1), ThisUpdate: time.Now().Add(-time.Hour), NextUpdate: time.Now().Add(time.Hour),
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: pki.Alice.Cert.SerialNumber, RevocationTime: time.Now().Add(-time.Hour)}},
+		ExtraExtensions:           []pkix.Extension{{Id: idp, Critical: true, Value: []byte{0x30, 0x03, 0x82, 0x01, 0xff}}},
+	}
+	caOnly, err := x509.CreateRevocationList(rand.Reader, tmpl, pki.Intermediate.Cert, pki.Intermediate.Key)
+	require.NoError(t, err)
+	crls := mustCRLFiles(t, crlDir(t, crlOf(t, pki.Root.Cert, pki.Root.Key), caOnly))
+	for mode, err := range presenting(t, httpauth.Config{Roots: pki.Root.Pool(), Revocation: []httpauth.RevocationChecker{crls}}, chainOf(pki.Alice)) {
+		assert.ErrorIs(t, err, httpauth.ErrRevocationUnknown, mode, "no CRL covers the leaf")
+	}
+
+	// A delta CRL needs its base: refused when loading.
+	tmpl.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 27}, Critical: true, Value: []byte{0x02, 0x01, 0x01}}}
+	delta, err := x509.CreateRevocationList(rand.Reader, tmpl, pki.Intermediate.Cert, pki.Intermediate.Key)
+	require.NoError(t, err)
+	_, err = httpauth.NewCRLFiles(crlDir(t, delta), 0)
+	assert.ErrorContains(t, err, "delta CRL")
 }

@@ -124,6 +124,8 @@ func mint(p profile, issuer *Authority, opts []Option) (*x509.Certificate, crypt
 		IPAddresses:           ips,
 		// crypto/x509 writes the extension only when a list is non-empty.
 		PermittedEmailAddresses: o.permittedEmails,
+		OCSPServer:              o.ocsp,
+		CRLDistributionPoints:   o.crlDPs,
 	}
 	if p.isCA {
 		// -1 leaves out the path length constraint: any depth below.

@@ -36,6 +36,8 @@ type options struct {
 	validity func(now time.Time) (notBefore, notAfter time.Time)
 	eku      []x509.ExtKeyUsage
 	ekuSet   bool
+	ocsp     []string // authority information access: OCSP responders
+	crlDPs   []string // CRL distribution points
 	keyType  KeyType
 	now      time.Time
 	err      error // first invalid option
@@ -224,6 +226,23 @@ func WithEKU(eku ...x509.ExtKeyUsage) Option {
 		o.eku = eku
 		o.ekuSet = true
 	}
+}
+
+// WithOCSPServer names the OCSP responders in the authority information
+// access extension (RFC 5280, section 4.2.2.1), where revocation checkers
+// look for them. The URLs are written as given, unchecked, so tests can
+// also mint certificates naming unusable ones.
+func WithOCSPServer(urls ...string) Option {
+	urls = slices.Clone(urls)
+	return func(o *options) { o.ocsp = urls }
+}
+
+// WithCRLDistributionPoints names the URLs of the CRL distribution points
+// extension (RFC 5280, section 4.2.1.13). Like [WithOCSPServer], it writes
+// them as given.
+func WithCRLDistributionPoints(urls ...string) Option {
+	urls = slices.Clone(urls)
+	return func(o *options) { o.crlDPs = urls }
 }
 
 // WithKey selects the key algorithm. The default is [ECDSA].

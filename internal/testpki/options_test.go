@@ -140,6 +140,17 @@ func TestOptions(t *testing.T) {
 				assert.NotEqual(t, "2.5.29.37", ext.Id.String(), "extended key usage extension present")
 			}
 		}},
+		{"no revocation pointers by default", nil, func(t *testing.T, c *x509.Certificate) {
+			assert.Empty(t, c.OCSPServer)
+			assert.Empty(t, c.CRLDistributionPoints)
+		}},
+		{"revocation pointers", []Option{
+			WithOCSPServer("http://127.0.0.1:1/ocsp", "http://ocsp.example.com"),
+			WithCRLDistributionPoints("http://127.0.0.1:1/ca.crl", "ldap://ldap.example.com/cn=ca"),
+		}, func(t *testing.T, c *x509.Certificate) {
+			assert.Equal(t, []string{"http://127.0.0.1:1/ocsp", "http://ocsp.example.com"}, c.OCSPServer)
+			assert.Equal(t, []string{"http://127.0.0.1:1/ca.crl", "ldap://ldap.example.com/cn=ca"}, c.CRLDistributionPoints)
+		}},
 		{"RSA key", []Option{WithKey(RSA)}, func(t *testing.T, c *x509.Certificate) {
 			assert.IsType(t, &rsa.PublicKey{}, c.PublicKey)
 		}},
@@ -210,8 +221,12 @@ func TestOptionsCopyArguments(t *testing.T) {
 	dns := []string{"a.example.com"}
 	ip := net.ParseIP("192.0.2.1")
 	serial := big.NewInt(7)
-	opts := []Option{WithDNS(dns...), WithIP(ip), WithSerial(serial)}
+	ocsp := []string{"http://ocsp.example.com"}
+	crl := []string{"http://crl.example.com/ca.crl"}
+	opts := []Option{WithDNS(dns...), WithIP(ip), WithSerial(serial), WithOCSPServer(ocsp...), WithCRLDistributionPoints(crl...)}
 	dns[0] = "changed.example.com"
+	ocsp[0] = "http://changed.example.com"
+	crl[0] = "http://changed.example.com"
 	ip[15] = 9
 	serial.SetInt64(8)
 
@@ -220,6 +235,8 @@ func TestOptionsCopyArguments(t *testing.T) {
 	assert.Equal(t, []string{"a.example.com"}, leaf.Cert.DNSNames)
 	assert.True(t, leaf.Cert.IPAddresses[0].Equal(net.ParseIP("192.0.2.1")))
 	assert.Equal(t, int64(7), leaf.Cert.SerialNumber.Int64())
+	assert.Equal(t, []string{"http://ocsp.example.com"}, leaf.Cert.OCSPServer)
+	assert.Equal(t, []string{"http://crl.example.com/ca.crl"}, leaf.Cert.CRLDistributionPoints)
 }
 
 func TestOptionErrors(t *testing.T) {

@@ -1,0 +1,358 @@
+package httpauth_test
+
+import (
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/pem"
+	"net/http"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/certgate/certgate/httpauth"
+	"github.com/certgate/certgate/internal/testpki"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+func TestCRLDistributionPointGood(t *testing.T) {
+	leakCheck(t)
+	f := newRevFixture(t)
+	d := f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{})
+
+	assert.NoError(t, f.authenticate(t, f.leaf, d))
+	assert.Equal(t, int32(2), f.crl.hits.Load(), "the intermediate's CRL and the root's")
+
+	code, refusal := f.overTLS(t, f.leaf, d)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Nil(t, refusal)
+	assert.Equal(t, int32(2), f.crl.hits.Load(), "answered from the cache")
+}
+
+func TestCRLDistributionPointRevoked(t *testing.T) {
+	leakCheck(t)
+	tests := []struct {
+		name    string
+		path    string
+		revoked func(f *revFixture) *x509.Certificate
+	}{
+		{"revoked leaf", "/inter.crl", func(f *revFixture) *x509.Certificate { return f.leaf.Cert }},
+		{"revoked intermediate", "/root.crl", func(f *revFixture) *x509.Certificate { return f.inter.Cert }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newRevFixture(t)
+			f.crl.revoke(tt.path, tt.revoked(f))
+			d := f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{})
+
+			err := f.authenticate(t, f.leaf, d)
+			assertRefused(t, err, httpauth.ErrRevoked)
+			assert.ErrorContains(t, err, tt.revoked(f).SerialNumber.Text(16))
+			assertRefused(t, f.authenticate(t, f.leaf, httpauth.FailOpen(d)), httpauth.ErrRevoked)
+
+			code, refusal := f.overTLS(t, f.leaf, d)
+			assert.Equal(t, http.StatusUnauthorized, code)
+			assert.ErrorIs(t, refusal, httpauth.ErrRevoked)
+		})
+	}
+}
+
+func TestCRLDistributionPointServedAsPEM(t *testing.T) {
+	leakCheck(t)
+	f := newRevFixture(t)
+	f.crl.revoke("/inter.crl", f.leaf.Cert)
+	spec := f.crl.lists["/inter.crl"]
+	der, err := f.crl.sign(spec)
+	require.NoError(t, err)
+	f.crl.set(func(c *crlServer) { c.behave = body(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})) })
+	d := f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{LeafOnly: true})
+	assertRefused(t, f.authenticate(t, f.leaf, d), httpauth.ErrRevoked)
+}
+
+func TestCRLDistributionPointLeafOnly(t *testing.T) {
+	leakCheck(t)
+	f := newRevFixture(t)
+	f.crl.revoke("/root.crl", f.inter.Cert)
+	assert.NoError(t, f.authenticate(t, f.leaf, f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{LeafOnly: true})))
+	assert.Equal(t, int32(1), f.crl.hits.Load())
+	assertRefused(t, f.authenticate(t, f.leaf, f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{})), httpauth.ErrRevoked)
+}
+
+func TestCRLDistributionPointUnreachable(t *testing.T) {
+	leakCheck(t)
+	f := newRevFixture(t)
+	down := f.mintLeaf(t, testpki.WithCRLDistributionPoints(closedURL(t, "/inter.crl")))
+	d := f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{LeafOnly: true})
+
+	err := f.authenticate(t, down, d)
+	assertRefused(t, err, httpauth.ErrRevocationUnknown)
+	assert.ErrorContains(t, err, "no valid CRL")
+	assert.NoError(t, f.authenticate(t, down, httpauth.FailOpen(d)), "FailOpen lets an unknown chain pass")
+
+	code, refusal := f.overTLS(t, down, d)
+	assert.Equal(t, http.StatusUnauthorized, code)
+	assert.ErrorIs(t, refusal, httpauth.ErrRevocationUnknown)
+}
+
+func TestCRLDistributionPointOnlyHTTP(t *testing.T) {
+	leakCheck(t)
+	f := newRevFixture(t)
+	f.crl.revoke("/inter.crl", f.leaf.Cert)
+	tests := []struct {
+		name string
+		dps  []string
+		want httpauth.RevocationStatus
+	}{
+		{"no distribution point", nil, httpauth.RevocationUnknown},
+		{"ldap only", []string{"ldap://ldap.example.com/cn=inter?certificateRevocationList"}, httpauth.RevocationUnknown},
+		{"ldap first, then http", []string{"ldap://ldap.example.com/cn=inter?certificateRevocationList", f.crl.url("/inter.crl")}, httpauth.RevocationRevoked},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			leaf := f.mintLeaf(t, testpki.WithCRLDistributionPoints(tt.dps...))
+			f.crl.revoke("/inter.crl", leaf.Cert)
+			d := f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{LeafOnly: true})
+			ans := d.CheckRevocation(t.Context(), f.chain(leaf))
+			assert.Equal(t, tt.want, ans.Status, ans.Detail)
+			if tt.want == httpauth.RevocationUnknown {
+				assert.Contains(t, ans.Detail, "names no http CRL distribution point")
+			}
+		})
+	}
+}
+
+// TestCRLDistributionPointWrongIssuer: a CRL counts only when it is the
+// verified issuer's. Each of these lists nothing, so taking it would
+// clear the leaf.
+func TestCRLDistributionPointWrongIssuer(t *testing.T) {
+	leakCheck(t)
+	f := newRevFixture(t)
+	other, err := testpki.NewRoot(testpki.WithCN("other root"))
+	require.NoError(t, err)
+	twin, err := f.root.Intermediate(testpki.WithSubject(f.inter.Cert.Subject))
+	require.NoError(t, err)
+	// Name and key identifier of the intermediate, another key: only the
+	// signature tells them apart.
+	key := p256(t)
+	forged := mint(t, &x509.Certificate{
+		Subject: f.inter.Cert.Subject, SubjectKeyId: f.inter.Cert.SubjectKeyId,
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}, nil, key.Public(), key)
+
+	tests := []struct {
+		name   string
+		signer *testpki.Authority
+	}{
+		{"signed by another CA", other},
+		{"signed by a CA of the same name", twin},
+		{"signed by a CA of the same name and key identifier", &testpki.Authority{Cert: forged, Key: key}},
+		{"the root's CRL", f.root},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			leaf := f.mintLeaf(t, testpki.WithCRLDistributionPoints(f.crl.url("/"+t.Name())))
+			f.crl.set(func(c *crlServer) { c.lists["/"+t.Name()] = &crlSpec{signer: tt.signer, validity: time.Hour} })
+			d := f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{LeafOnly: true})
+
+			ans := d.CheckRevocation(t.Context(), f.chain(leaf))
+			assert.Equal(t, httpauth.RevocationUnknown, ans.Status, ans.Detail)
+			assert.Contains(t, ans.Detail, "is not signed by")
+			assertRefused(t, f.authenticate(t, leaf, d), httpauth.ErrRevocationUnknown)
+		})
+	}
+}
+
+func TestCRLDistributionPointCached(t *testing.T) {
+	leakCheck(t)
+	f := newRevFixture(t)
+	d := f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{LeafOnly: true, MaxAge: 24 * time.Hour})
+
+	for range 3 {
+		assert.NoError(t, f.authenticate(t, f.leaf, d))
+	}
+	bob := f.mintLeaf(t, testpki.WithCN("bob"))
+	assert.NoError(t, f.authenticate(t, bob, d))
+	assert.Equal(t, int32(1), f.crl.hits.Load(), "one fetch per URL, whichever certificate names it")
+
+	f.crl.revoke("/inter.crl", f.leaf.Cert)
+	f.clock.Advance(30 * time.Minute)
+	assert.NoError(t, f.authenticate(t, f.leaf, d), "the cached CRL stands until its nextUpdate")
+	assert.Equal(t, int32(1), f.crl.hits.Load())
+
+	f.clock.Advance(31 * time.Minute)
+	assertRefused(t, f.authenticate(t, f.leaf, d), httpauth.ErrRevoked)
+	assert.Equal(t, int32(2), f.crl.hits.Load())
+}
+
+func TestCRLDistributionPointRefreshedInBackground(t *testing.T) {
+	leakCheck(t)
+	f := newRevFixture(t)
+	d := f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{LeafOnly: true, Timeout: time.Minute})
+	assert.NoError(t, f.authenticate(t, f.leaf, d))
+
+	f.crl.revoke("/inter.crl", f.leaf.Cert)
+	f.clock.Advance(50 * time.Minute)
+	assert.NoError(t, f.authenticate(t, f.leaf, d), "the cached CRL answers while the refresh runs")
+	httpauth.WaitFetches(d)
+	assert.Equal(t, int32(2), f.crl.hits.Load())
+	assertRefused(t, f.authenticate(t, f.leaf, d), httpauth.ErrRevoked)
+}
+
+func TestCRLDistributionPointStale(t *testing.T) {
+	leakCheck(t)
+	f := newRevFixture(t)
+	f.crl.set(func(c *crlServer) { c.lists["/inter.crl"].thisAge = 2 * time.Hour })
+	d := f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{LeafOnly: true})
+	ans := d.CheckRevocation(t.Context(), f.chain(f.leaf))
+	assert.Equal(t, httpauth.RevocationUnknown, ans.Status)
+	assert.Contains(t, ans.Detail, "expired")
+	assertRefused(t, f.authenticate(t, f.leaf, d), httpauth.ErrRevocationUnknown)
+}
+
+func TestCRLDistributionPointHuge(t *testing.T) {
+	leakCheck(t)
+	tests := []struct {
+		name   string
+		behave behaviour
+	}{
+		{"streamed past the cap", huge(10<<20 + 1)},
+		{"announced past the cap", announcedHuge(1 << 30)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newRevFixture(t)
+			f.crl.set(func(c *crlServer) { c.behave = tt.behave })
+			d := f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{LeafOnly: true})
+			ans := d.CheckRevocation(t.Context(), f.chain(f.leaf))
+			assert.Equal(t, httpauth.RevocationUnknown, ans.Status)
+			assert.Contains(t, ans.Detail, "exceeds the cap")
+		})
+	}
+}
+
+func TestCRLDistributionPointSlow(t *testing.T) {
+	leakCheck(t)
+	f := newRevFixture(t)
+	f.crl.set(func(c *crlServer) { c.behave = slow })
+	d := f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{LeafOnly: true, Timeout: 50 * time.Millisecond})
+	ans := d.CheckRevocation(t.Context(), f.chain(f.leaf))
+	assert.Equal(t, httpauth.RevocationUnknown, ans.Status)
+	assert.Contains(t, ans.Detail, "deadline exceeded")
+	assertRefused(t, f.authenticate(t, f.leaf, d), httpauth.ErrRevocationUnknown)
+}
+
+func TestCRLDistributionPointOneFetchInFlight(t *testing.T) {
+	f := newRevFixture(t)
+	leaves := make([]*testpki.Leaf, 16)
+	for i := range leaves {
+		leaves[i] = f.mintLeaf(t)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{})
+		d, err := httpauth.NewCRLDistributionPoints(httpauth.CRLDistributionPointsConfig{LeafOnly: true, Client: gatedClient(f.crl, gate), Now: f.clock.Now})
+		require.NoError(t, err)
+
+		answers := make([]httpauth.RevocationAnswer, len(leaves))
+		var wg sync.WaitGroup
+		for i, leaf := range leaves {
+			wg.Go(func() { answers[i] = d.CheckRevocation(t.Context(), f.chain(leaf)) })
+		}
+		synctest.Wait()
+		close(gate)
+		wg.Wait()
+		httpauth.WaitFetches(d)
+
+		assert.Equal(t, int32(1), f.crl.hits.Load())
+		for _, a := range answers {
+			assert.Equal(t, httpauth.RevocationGood, a.Status, a.Detail)
+		}
+	})
+}
+
+var oidIDP = asn1.ObjectIdentifier{2, 5, 29, 28}
+
+// idp builds an issuing distribution point extension (RFC 5280, section
+// 5.2.5) from its fields.
+func idp(fields ...func(*cryptobyte.Builder)) pkix.Extension {
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		for _, f := range fields {
+			f(b)
+		}
+	})
+	return pkix.Extension{Id: oidIDP, Critical: true, Value: b.BytesOrPanic()}
+}
+
+func idpURLs(urls ...string) func(*cryptobyte.Builder) {
+	return func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+				for _, u := range urls {
+					b.AddASN1(cbasn1.Tag(6).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes([]byte(u)) })
+				}
+			})
+		})
+	}
+}
+
+func idpFlag(tag uint8) func(*cryptobyte.Builder) {
+	return func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.Tag(tag).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddUint8(0xff) })
+	}
+}
+
+// TestCRLDistributionPointScope: a CRL speaks only for the certificates
+// its scope covers, and a CRL this package cannot apply whole is no
+// answer. Each CRL lists the revoked leaf.
+func TestCRLDistributionPointScope(t *testing.T) {
+	leakCheck(t)
+	f := newRevFixture(t)
+	self := f.crl.url("/inter.crl")
+	reasons := func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.Tag(3).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes([]byte{0x06, 0x40}) })
+	}
+	tests := []struct {
+		name   string
+		ext    pkix.Extension
+		want   httpauth.RevocationStatus
+		detail string
+	}{
+		{"names this point", idp(idpURLs("http://mirror.example.com/inter.crl", self)), httpauth.RevocationRevoked, ""},
+		{"names another point", idp(idpURLs("http://crl.example.com/shard-7.crl")), httpauth.RevocationUnknown, "names none of the certificate's"},
+		{"end entities only", idp(idpURLs(self), idpFlag(1)), httpauth.RevocationRevoked, ""},
+		{"CAs only", idp(idpFlag(2)), httpauth.RevocationUnknown, "holds CA certificates only"},
+		{"partitioned by reason", idp(idpURLs(self), reasons), httpauth.RevocationUnknown, "partitioned by reason"},
+		{"indirect", idp(idpFlag(4)), httpauth.RevocationUnknown, "indirect CRL"},
+		{"attribute certificates", idp(idpFlag(5)), httpauth.RevocationUnknown, "attribute certificates"},
+		{"malformed", pkix.Extension{Id: oidIDP, Critical: true, Value: []byte{0x30, 0x03, 0x81, 0x01}}, httpauth.RevocationUnknown, "issuing distribution point: malformed"},
+		{"delta CRL", pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 27}, Critical: true, Value: []byte{0x02, 0x01, 0x01}}, httpauth.RevocationUnknown, "delta CRL"},
+		{"unknown critical extension", pkix.Extension{Id: asn1.ObjectIdentifier{1, 2, 3, 4}, Critical: true, Value: []byte{0x05, 0x00}}, httpauth.RevocationUnknown, "unsupported critical extension 1.2.3.4"},
+		{"unknown non-critical extension", pkix.Extension{Id: asn1.ObjectIdentifier{1, 2, 3, 4}, Value: []byte{0x05, 0x00}}, httpauth.RevocationRevoked, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			leaf := f.mintLeaf(t)
+			f.crl.revoke("/inter.crl", leaf.Cert)
+			f.crl.set(func(c *crlServer) { c.lists["/inter.crl"].exts = []pkix.Extension{tt.ext} })
+			d := f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{LeafOnly: true})
+			ans := d.CheckRevocation(t.Context(), f.chain(leaf))
+			assert.Equal(t, tt.want, ans.Status, ans.Detail)
+			assert.Contains(t, ans.Detail, tt.detail)
+		})
+	}
+
+	t.Run("end entities only, asked about a CA", func(t *testing.T) {
+		f.crl.set(func(c *crlServer) { c.lists["/root.crl"].exts = []pkix.Extension{idp(idpFlag(1))} })
+		d := f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{})
+		ans := d.CheckRevocation(t.Context(), f.chain(f.mintLeaf(t)))
+		assert.Equal(t, httpauth.RevocationUnknown, ans.Status)
+		assert.Contains(t, ans.Detail, "certificate 1")
+		assert.Contains(t, ans.Detail, "holds end-entity certificates only")
+	})
+}

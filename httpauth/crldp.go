@@ -370,3 +370,7 @@ func (s crlScope) covers(cert *x509.Certificate) error {
 
 // wait waits until no fetch of d runs, for tests.
 func (d *CRLDistributionPoints) wait() { d.cache.idle() }
+
+// Changed returns a channel closed when a fetch next stores a new answer
+// (see [Notifier]).
+func (d *CRLDistributionPoints) Changed() <-chan struct{} { return d.cache.changed.wait() }

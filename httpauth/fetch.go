@@ -170,7 +170,8 @@ type fetchCache[V any] struct {
 	entries  *simplelru.LRU[string, *fetched[V]]
 	inflight map[string]*flight[V]
 
-	wg sync.WaitGroup // fetches running
+	wg      sync.WaitGroup // fetches running
+	changed signal         // fired when a fetch stores a new answer
 }
 
 func newFetchCache[V any](s fetchSettings) *fetchCache[V] {
@@ -252,6 +253,9 @@ func (c *fetchCache[V]) run(ctx context.Context, key string, fetch fetchFunc[V],
 	delete(c.inflight, key)
 	fl.res = e
 	c.mu.Unlock()
+	if err == nil {
+		c.changed.fire() // before done: whoever waited sees the signal
+	}
 	close(fl.done)
 }
 

@@ -320,3 +320,7 @@ func ocspSignedBy(resp *ocsp.Response, issuer *x509.Certificate, now time.Time) 
 
 // wait waits until no fetch of o runs, for tests.
 func (o *OCSP) wait() { o.cache.idle() }
+
+// Changed returns a channel closed when a fetch next stores a new answer
+// (see [Notifier]).
+func (o *OCSP) Changed() <-chan struct{} { return o.cache.changed.wait() }

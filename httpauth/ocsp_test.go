@@ -40,6 +40,17 @@ func TestOCSPGood(t *testing.T) {
 	assert.Equal(t, int32(2), f.ocsp.hits.Load(), "answered from the cache")
 }
 
+func TestOCSPSignalsNewAnswers(t *testing.T) {
+	leakCheck(t)
+	f := newRevFixture(t)
+	o := f.newOCSP(t, httpauth.OCSPConfig{})
+	changed := o.Changed()
+	assert.False(t, closed(changed))
+	assert.NoError(t, f.authenticate(t, f.leaf, o))
+	assert.True(t, closed(changed), "a fetched answer is a change a live connection may care about")
+	assert.False(t, closed(o.Changed()))
+}
+
 func TestOCSPRevoked(t *testing.T) {
 	leakCheck(t)
 	tests := []struct {

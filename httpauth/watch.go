@@ -37,8 +37,7 @@ type watched[T any] struct {
 	state atomic.Pointer[watchState[T]]
 	next  atomic.Int64 // unix nanoseconds of the next check
 
-	changedMu sync.Mutex
-	changed   chan struct{} // closed when the value in force changes
+	changed signal // fired when the value in force changes
 
 	// Reload bookkeeping, guarded by mu, which also serialises reloads.
 	mu           sync.Mutex
@@ -63,7 +62,8 @@ type watchKind[T any] struct {
 }
 
 // Notifier is implemented by sources whose data changes at run time
-// ([FileRoots], [CRLFiles], [DenyListFile]). Changed returns a channel
+// ([FileRoots], [CRLFiles], [DenyListFile], [OCSP],
+// [CRLDistributionPoints]). Changed returns a channel
 // that is closed when the data in force next changes, found when the
 // source is next consulted, so a holder of live connections can check
 // them again ([Authenticator.Recheck]) instead of polling blindly.
@@ -257,27 +257,38 @@ func (w *watched[T]) publish(val T, err error) {
 // store publishes s and, when the value in force is another one (T is
 // always a pointer type), wakes those waiting on changes.
 func (w *watched[T]) store(s *watchState[T]) {
-	old := w.state.Swap(s)
-	if old == nil || any(old.val) == any(s.val) {
-		return
+	if old := w.state.Swap(s); old != nil && any(old.val) != any(s.val) {
+		w.changed.fire()
 	}
-	w.changedMu.Lock()
-	if w.changed != nil {
-		close(w.changed)
-		w.changed = nil
-	}
-	w.changedMu.Unlock()
 }
 
 // changes returns a channel closed at the next change of the value in
 // force. Changes are found when the file is checked, on demand.
-func (w *watched[T]) changes() <-chan struct{} {
-	w.changedMu.Lock()
-	defer w.changedMu.Unlock()
-	if w.changed == nil {
-		w.changed = make(chan struct{})
+func (w *watched[T]) changes() <-chan struct{} { return w.changed.wait() }
+
+// signal is a broadcast of "something changed": wait returns a channel
+// that the next fire closes. The zero value is ready to use.
+type signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (s *signal) wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch == nil {
+		s.ch = make(chan struct{})
 	}
-	return w.changed
+	return s.ch
+}
+
+func (s *signal) fire() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch != nil {
+		close(s.ch)
+		s.ch = nil
+	}
 }
 
 func (w *watched[T]) log(level slog.Level, msg string, attrs ...slog.Attr) {

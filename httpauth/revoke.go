@@ -53,7 +53,8 @@ type RevocationAnswer struct {
 //
 // The Authenticator refuses a revoked chain with [ErrRevoked] and an
 // unknown one with [ErrRevocationUnknown], unless the checker is wrapped
-// in [FailOpen]. See [CRLFiles] and [DenyList].
+// in [FailOpen]. See [CRLFiles], [OCSP], [CRLDistributionPoints],
+// [DenyList] and [DenyListFile].
 type RevocationChecker interface {
 	CheckRevocation(ctx context.Context, chain []*x509.Certificate) RevocationAnswer
 }

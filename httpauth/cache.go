@@ -97,6 +97,13 @@ func (c *verdictCache) add(key cacheKey, roots *x509.CertPool, e cacheEntry) {
 	c.ok.Add(key, e)
 }
 
+// remember caches a verified certificate and returns its identity.
+func (a *Authenticator) remember(key cacheKey, roots *x509.CertPool, leaf *x509.Certificate, chain []*x509.Certificate, header string, verified bool) *Identity {
+	id := a.newIdentity(leaf, "", chain, header, verified)
+	a.cache.add(key, roots, cacheEntry{leaf: leaf, fingerprint: id.Fingerprint, chain: chain, verified: verified})
+	return id
+}
+
 // failed returns the remembered refusal for key under roots, if any.
 func (c *verdictCache) failed(key cacheKey, roots *x509.CertPool) (*Error, bool) {
 	if c == nil || c.ttl == 0 {

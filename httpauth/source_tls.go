@@ -1,7 +1,6 @@
 package httpauth
 
 import (
-	"crypto/x509"
 	"fmt"
 	"net/http"
 )
@@ -62,18 +61,4 @@ func (a *Authenticator) fromTLS(r *http.Request) (*Identity, error) {
 		return nil, e
 	}
 	return a.remember(key, roots, leaf, chain, "", true), nil
-}
-
-// checkVerifiedLeaf applies the leaf policy of verifyLeaf to a chain the
-// TLS layer built: a CA certificate passes only as the whole chain, that
-// is, as one of the listener's ClientCAs itself.
-func checkVerifiedLeaf(leaf *x509.Certificate, chain []*x509.Certificate) error {
-	isCA, err := checkLeafPolicy(leaf)
-	if err != nil {
-		return err
-	}
-	if isCA && len(chain) != 1 {
-		return fmt.Errorf("%w: certificate %s (serial %s) has CA:TRUE or keyCertSign and is not itself one of the listener's ClientCAs; issue client certificates with CA:FALSE", ErrLeafIsCA, shortFP(leaf), serialHex(leaf))
-	}
-	return nil
 }

@@ -1,12 +1,10 @@
 package httpauth_test
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"errors"
 	"math/big"
 	"net"
 	"net/http"
@@ -383,49 +381,4 @@ func TestAllowIssuerSerial(t *testing.T) {
 		assert.ErrorIs(t, err, httpauth.ErrDenied)
 		assert.ErrorContains(t, err, "itself a root")
 	})
-}
-
-func TestAllowSPIFFEIDNeedsExactlyOneURI(t *testing.T) {
-	pki := testpki.MustSet(t)
-	two, err := pki.Intermediate.Leaf(testpki.WithURI("spiffe://example.org/a", "spiffe://example.org/b"))
-	require.NoError(t, err)
-	notSpiffe, err := pki.Intermediate.Leaf(testpki.WithURI("https://example.org/a"))
-	require.NoError(t, err)
-	az := httpauth.AllowSPIFFEID("spiffe://example.org")
-	assert.ErrorContains(t, az(t.Context(), identityOf(two)), "exactly one")
-	assert.ErrorContains(t, az(t.Context(), identityOf(notSpiffe)), "not a SPIFFE ID")
-}
-
-func TestCombinatorsShortCircuitAndHonourContext(t *testing.T) {
-	pki := testpki.MustSet(t)
-	id := identityOf(pki.Alice)
-	var calls []string
-	rec := func(name string, err error) httpauth.Authorizer {
-		return func(context.Context, *httpauth.Identity) error {
-			calls = append(calls, name)
-			return err
-		}
-	}
-	deny := errors.New("no")
-
-	calls = nil
-	assert.ErrorIs(t, httpauth.AllOf(rec("a", nil), rec("b", deny), rec("c", nil))(t.Context(), id), deny)
-	assert.Equal(t, []string{"a", "b"}, calls)
-
-	calls = nil
-	assert.NoError(t, httpauth.AnyOf(rec("a", deny), rec("b", nil), rec("c", nil))(t.Context(), id))
-	assert.Equal(t, []string{"a", "b"}, calls)
-
-	calls = nil
-	other := errors.New("other")
-	err := httpauth.AnyOf(rec("a", deny), rec("b", other))(t.Context(), id)
-	assert.ErrorIs(t, err, deny)
-	assert.ErrorIs(t, err, other)
-
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	calls = nil
-	assert.ErrorIs(t, httpauth.AllOf(rec("a", nil))(ctx, id), context.Canceled)
-	assert.ErrorIs(t, httpauth.AnyOf(rec("a", nil))(ctx, id), context.Canceled)
-	assert.Empty(t, calls)
 }

@@ -1,6 +1,7 @@
 package httpauth_test
 
 import (
+	"crypto/x509"
 	"net/netip"
 	"testing"
 
@@ -85,6 +86,6 @@ func TestConfigReuseDoesNotAffectAuthenticator(t *testing.T) {
 	assert.ErrorIs(t, err, httpauth.ErrUntrustedProxy)
 }
 
-type staticProvider struct{ pool *x509Pool }
+type staticProvider struct{ pool *x509.CertPool }
 
-func (s staticProvider) Roots() *x509Pool { return s.pool }
+func (s staticProvider) Roots() *x509.CertPool { return s.pool }

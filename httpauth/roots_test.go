@@ -382,6 +382,15 @@ func TestNewFileRootsErrors(t *testing.T) {
 	}
 }
 
+func TestFileRootsNamesTheBadCertificate(t *testing.T) {
+	pki := testpki.MustSet(t)
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	bad := "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+	require.NoError(t, os.WriteFile(path, append(pki.Root.PEM(), bad...), 0o600))
+	_, err := httpauth.NewFileRoots(path, 0)
+	assert.ErrorContains(t, err, "certificate 1:")
+}
+
 func TestFileRootsSeesSameSizeRewrite(t *testing.T) {
 	pki := testpki.MustSet(t)
 	path := filepath.Join(t.TempDir(), "ca.pem")
@@ -660,7 +669,8 @@ func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
 }
 
 func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *logRecorder) WithGroup(string) slog.Handler      { return l }
+
+func (l *logRecorder) WithGroup(string) slog.Handler { return l }
 
 func (l *logRecorder) levels() []slog.Level {
 	l.mu.Lock()

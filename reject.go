@@ -105,7 +105,7 @@ func response(err error) []byte {
 func refusal(err error) (status int, text string) {
 	var e *httpauth.Error
 	if errors.As(err, &e) {
-		return e.StatusCode(), e.PublicText()
+		return e.ResponseStatus(), e.PublicText()
 	}
 	return http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError)
 }

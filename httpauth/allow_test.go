@@ -155,7 +155,7 @@ func TestAllowHelpersFailClosedOnBadArguments(t *testing.T) {
 			err := az(t.Context(), id)
 			var e *httpauth.Error
 			require.ErrorAs(t, err, &e)
-			assert.Equal(t, http.StatusInternalServerError, e.StatusCode())
+			assert.Equal(t, http.StatusInternalServerError, e.ResponseStatus())
 			assert.ErrorIs(t, err, httpauth.ErrAuthorizer)
 			assert.Contains(t, err.Error(), "httpauth."+strings.Fields(name)[0])
 		})

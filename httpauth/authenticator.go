@@ -109,7 +109,7 @@ func (a *Authenticator) logRefusal(r *http.Request, id *Identity, e *Error) {
 		return
 	}
 	attrs := []slog.Attr{
-		slog.Int("status", e.StatusCode()),
+		slog.Int("status", e.ResponseStatus()),
 		slog.String("reason", e.Error()),
 		slog.String("remote_addr", r.RemoteAddr),
 	}

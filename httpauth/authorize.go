@@ -70,7 +70,7 @@ func causeOf(err error, e *Error) error {
 		return e.Reason
 	}
 	if err == error(e) {
-		return errors.New(http.StatusText(e.StatusCode()))
+		return errors.New(http.StatusText(e.ResponseStatus()))
 	}
 	return err
 }
@@ -88,7 +88,7 @@ func authzError(err error) error {
 	}
 	var e *Error
 	if errors.As(err, &e) {
-		status := e.StatusCode()
+		status := e.ResponseStatus()
 		kind := ErrDenied
 		if status >= 500 {
 			kind = ErrAuthorizer

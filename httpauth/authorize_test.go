@@ -173,7 +173,7 @@ func TestTypedNilAuthorizerError(t *testing.T) {
 				Authorize: az.authz,
 				ErrorHandler: func(w http.ResponseWriter, r *http.Request, err *httpauth.Error) {
 					handled = err
-					http.Error(w, err.PublicText(), err.StatusCode())
+					http.Error(w, err.PublicText(), err.ResponseStatus())
 				},
 			})
 			w := httptest.NewRecorder()

@@ -138,7 +138,7 @@ func FuzzDER(f *testing.F) {
 			return
 		}
 		var e *Error
-		if !errors.As(err, &e) || e.StatusCode() != 401 || id != nil {
+		if !errors.As(err, &e) || e.ResponseStatus() != 401 || id != nil {
 			t.Fatalf("refusal is not a 401 without identity: %v", err)
 		}
 	})

@@ -19,7 +19,7 @@ func TestNilErrorIsSafe(t *testing.T) {
 		assert.Equal(t, "httpauth: nil *httpauth.Error", e.Error())
 		assert.NoError(t, e.Unwrap())
 		assert.Equal(t, "Internal Server Error", e.PublicText())
-		assert.Equal(t, http.StatusInternalServerError, e.StatusCode())
+		assert.Equal(t, http.StatusInternalServerError, e.ResponseStatus())
 		assert.NotErrorIs(t, e, httpauth.ErrDenied)
 	})
 
@@ -50,9 +50,9 @@ func TestPublicTextIsSanitized(t *testing.T) {
 	assert.Equal(t, "Internal Server Error", (&httpauth.Error{}).PublicText())
 }
 
-func TestStatusCodeEdges(t *testing.T) {
+func TestResponseStatusEdges(t *testing.T) {
 	for status, want := range map[int]int{399: 500, 400: 400, 599: 599, 600: 500} {
-		assert.Equal(t, want, (&httpauth.Error{Status: status}).StatusCode(), "%d", status)
+		assert.Equal(t, want, (&httpauth.Error{Status: status}).ResponseStatus(), "%d", status)
 	}
 	assert.Equal(t, http.StatusText(http.StatusForbidden), (&httpauth.Error{Status: 403}).PublicText())
 }

@@ -137,7 +137,7 @@ func statusOf(tb testing.TB, err error) int {
 	}
 	var e *httpauth.Error
 	require.ErrorAs(tb, err, &e)
-	return e.StatusCode()
+	return e.ResponseStatus()
 }
 
 // countingAuthorizer records calls so tests can assert it never saw an

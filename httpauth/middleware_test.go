@@ -21,7 +21,7 @@ func TestMiddlewareStoresIdentityAlsoWhenDenied(t *testing.T) {
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err *httpauth.Error) {
 			seen, _ = httpauth.FromContext(r.Context())
 			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(err.StatusCode())
+			w.WriteHeader(err.ResponseStatus())
 			_, _ = w.Write([]byte(`{"error":"` + err.PublicText() + `"}`))
 		},
 	})

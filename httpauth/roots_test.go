@@ -113,7 +113,7 @@ type errorRecorder chan *httpauth.Error
 
 func (e errorRecorder) handle(w http.ResponseWriter, _ *http.Request, err *httpauth.Error) {
 	e <- err
-	http.Error(w, err.PublicText(), err.StatusCode())
+	http.Error(w, err.PublicText(), err.ResponseStatus())
 }
 
 func (e errorRecorder) next(tb testing.TB) *httpauth.Error {

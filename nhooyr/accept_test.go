@@ -54,7 +54,7 @@ func TestAccept(t *testing.T) {
 				got := wstest.Receive(t, results)
 				var e *httpauth.Error
 				require.ErrorAs(t, got.err, &e)
-				assert.Equal(t, tt.status, e.StatusCode())
+				assert.Equal(t, tt.status, e.ResponseStatus())
 				return
 			}
 			conn, resp, err := dial(t, srv, set, tt.leaf, nil)

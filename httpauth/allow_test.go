@@ -152,6 +152,7 @@ func TestAllowHelpersFailClosedOnBadArguments(t *testing.T) {
 		"AnyOf empty":                       httpauth.AnyOf(),
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			err := az(t.Context(), id)
 			var e *httpauth.Error
 			require.ErrorAs(t, err, &e)

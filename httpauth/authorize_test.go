@@ -30,7 +30,7 @@ func TestAUTHZ01_PanickingAuthorizer(t *testing.T) {
 	assert.Equal(t, http.StatusOK, w.Code)
 }
 
-func TestAuthorizerTimeout(t *testing.T) {
+func TestAuthorizerPastItsDeadlineAnswered503(t *testing.T) {
 	pki := testpki.MustSet(t)
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
@@ -43,6 +43,7 @@ func TestAuthorizerTimeout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			a := mustNew(t, httpauth.Config{Roots: pki.Root.Pool(), Authorize: tt.authz, AuthorizeTimeout: 20 * time.Millisecond})
 			id, err := a.Authenticate(tlsRequest(pki.Alice))
 			assert.NotNil(t, id, "who was refused stays visible")
@@ -69,7 +70,7 @@ func TestAuthorizerSeesCancelledRequest(t *testing.T) {
 	assert.ErrorIs(t, <-seen, context.Canceled)
 }
 
-func TestAuthorizerStatuses(t *testing.T) {
+func TestAuthorizerChoosesStatusAndPublicText(t *testing.T) {
 	pki := testpki.MustSet(t)
 	tests := []struct {
 		name       string
@@ -86,6 +87,7 @@ func TestAuthorizerStatuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			w := serve(t, pki, httpauth.Config{Authorize: func(context.Context, *httpauth.Identity) error { return tt.err }}, pki.Alice)
 			assert.Equal(t, tt.wantStatus, w.Code)
 			assert.Equal(t, tt.wantBody, w.Body.String())
@@ -98,7 +100,7 @@ func TestAuthorizerStatuses(t *testing.T) {
 
 func errorsJoin(err error) error { return errors.Join(errors.New("context"), err) }
 
-func TestAuthorizerStatusClassBoundary(t *testing.T) {
+func TestAuthorizerStatusClassDecidesDeniedOrFailed(t *testing.T) {
 	pki := testpki.MustSet(t)
 	for _, tt := range []struct {
 		status int
@@ -117,6 +119,7 @@ func TestRSP03_OddAuthorizerStatusesBecome500(t *testing.T) {
 	pki := testpki.MustSet(t)
 	for _, status := range []int{101, 200, 302, 0, -1, 600, 1000} {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			t.Parallel()
 			w := serve(t, pki, httpauth.Config{Authorize: func(context.Context, *httpauth.Identity) error {
 				return &httpauth.Error{Status: status, Reason: errors.New("odd")}
 			}}, pki.Alice)
@@ -132,7 +135,7 @@ func TestRSP03_OddAuthorizerStatusesBecome500(t *testing.T) {
 	}
 }
 
-func TestTypedNilAuthorizerError(t *testing.T) {
+func TestTypedNilAuthorizerErrorAnswered500(t *testing.T) {
 	pki := testpki.MustSet(t)
 	typedNil := func(context.Context, *httpauth.Identity) error {
 		var e *httpauth.Error
@@ -191,7 +194,7 @@ func TestTypedNilAuthorizerError(t *testing.T) {
 	}
 }
 
-func TestAuthorizerErrorMessages(t *testing.T) {
+func TestAuthorizerErrorMessagesPinned(t *testing.T) {
 	pki := testpki.MustSet(t)
 	for _, tt := range []struct {
 		name string
@@ -204,6 +207,7 @@ func TestAuthorizerErrorMessages(t *testing.T) {
 		{"plain error", errors.New("not on the list"), "httpauth: access denied: not on the list"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			a := mustNew(t, httpauth.Config{Roots: pki.Root.Pool(), Authorize: func(context.Context, *httpauth.Identity) error { return tt.err }})
 			_, err := a.Authenticate(tlsRequest(pki.Alice))
 			assert.EqualError(t, err, tt.want)

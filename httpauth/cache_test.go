@@ -39,7 +39,7 @@ func TestCacheHitStillChecksTheClock(t *testing.T) {
 	assert.ErrorIs(t, err, httpauth.ErrExpired, "a cached certificate expires like any other")
 }
 
-func TestCacheDisabled(t *testing.T) {
+func TestNegativeCacheSizeDisablesTheCache(t *testing.T) {
 	pki := testpki.MustSet(t)
 	a, _ := headerAuth(t, pki, httpauth.Source{Preset: httpauth.PresetCaddy}, func(c *httpauth.Config) {
 		c.CacheSize = -1

@@ -66,6 +66,7 @@ func TestNewAcceptsSafeConfigs(t *testing.T) {
 		"no cache":              {Roots: pki.Root.Pool(), CacheSize: -1, Source: httpauth.Source{Preset: "nginx", TrustedProxies: loopback}},
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			_, err := httpauth.New(cfg)
 			assert.NoError(t, err)
 		})

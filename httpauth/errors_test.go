@@ -27,6 +27,7 @@ func TestNilErrorIsSafe(t *testing.T) {
 	a := mustNew(t, httpauth.Config{})
 	for name, err := range map[string]error{"bare": e, "wrapped": fmt.Errorf("ctx: %w", e)} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			w := httptest.NewRecorder()
 			require.NotPanics(t, func() { a.WriteError(w, httptest.NewRequest(http.MethodGet, "/", nil), err) })
 			assert.Equal(t, http.StatusInternalServerError, w.Code)

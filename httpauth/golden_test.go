@@ -45,12 +45,14 @@ func TestCapturedProxyHeaders(t *testing.T) {
 			Now:    func() time.Time { return goldenTime },
 		})
 		t.Run(proxy+"/verified client", func(t *testing.T) {
+			t.Parallel()
 			id, err := a.Authenticate(goldenRequest(t, proxy+".txt"))
 			require.NoError(t, err)
 			assert.Equal(t, httpauth.Fingerprint(leaf), id.Fingerprint)
 		})
 		for _, variant := range []string{"nocert", "spoofed", "untrusted"} {
 			t.Run(proxy+"/"+variant, func(t *testing.T) {
+				t.Parallel()
 				id, err := a.Authenticate(goldenRequest(t, proxy+"-"+variant+".txt"))
 				assert.Nil(t, id)
 				assert.Equal(t, http.StatusUnauthorized, statusOf(t, err))

@@ -38,7 +38,7 @@ func TestMiddlewareStoresIdentityAlsoWhenDenied(t *testing.T) {
 	assert.False(t, ok, "a nil identity is no identity")
 }
 
-func TestMiddlewareDefaultErrorResponse(t *testing.T) {
+func TestMiddlewareDefaultRefusalIsPlainText(t *testing.T) {
 	pki := testpki.MustSet(t)
 	w := serve(t, pki, httpauth.Config{}, pki.Expired)
 	assert.Equal(t, http.StatusUnauthorized, w.Code)
@@ -48,7 +48,7 @@ func TestMiddlewareDefaultErrorResponse(t *testing.T) {
 	assert.NotContains(t, w.Body.String(), "serial", "details are for logs")
 }
 
-func TestWriteErrorWithForeignError(t *testing.T) {
+func TestWriteErrorAnswersForeignErrorWith500(t *testing.T) {
 	a := mustNew(t, httpauth.Config{})
 	w := httptest.NewRecorder()
 	a.WriteError(w, httptest.NewRequest(http.MethodGet, "/", nil), errors.New("boom"))

@@ -16,7 +16,6 @@ func TestAmbiguousChainRefused(t *testing.T) {
 	pki := testpki.MustSet(t)
 	for mode, err := range presenting(t, httpauth.Config{Roots: pki.Root.Pool()}, distinctIntermediates(t, pki, 3)) {
 		assert.ErrorIs(t, err, httpauth.ErrAmbiguousChain, mode)
-		assert.ErrorContains(t, err, "could both have issued", mode)
 	}
 	// One forged twin beside the real intermediate is as ambiguous.
 	twin := distinctIntermediates(t, pki, 1)[1]

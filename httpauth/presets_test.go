@@ -60,7 +60,7 @@ func TestPresetNamesAreCaseInsensitive(t *testing.T) {
 	assert.NoError(t, err)
 }
 
-func TestPresetHeaderOverride(t *testing.T) {
+func TestSourceHeaderOverridesPresetHeader(t *testing.T) {
 	pki := testpki.MustSet(t)
 	// ALB lets operators rename the header; nginx users pick their own.
 	a, _ := headerAuth(t, pki, httpauth.Source{Preset: httpauth.PresetAWSALB, Header: "x-client-leaf"})

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestRFC9440Malformed(t *testing.T) {
+func TestRFC9440MalformedFieldRefused(t *testing.T) {
 	pki := testpki.MustSet(t)
 	a, _ := headerAuth(t, pki, httpauth.Source{Preset: httpauth.PresetRFC9440})
 	leaf := [2]string{"Client-Cert", sfBytes(pki.Alice.Cert)}
@@ -30,6 +30,7 @@ func TestRFC9440Malformed(t *testing.T) {
 		"garbage DER in seq": {{"Client-Cert", ":AAAA:"}},
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			_, err := a.Authenticate(headerRequest(proxyAddr, h...))
 			assert.ErrorIs(t, err, httpauth.ErrHeaderMalformed)
 		})
@@ -40,9 +41,9 @@ func TestRFC9440Malformed(t *testing.T) {
 	assert.Equal(t, "alice", id.Certificate.Subject.CommonName)
 }
 
-// TestRFC9440AppendixA authenticates the example fields of RFC 9440,
-// Appendix A, at a time when the example certificate was valid.
-func TestRFC9440AppendixA(t *testing.T) {
+// The example fields of RFC 9440, Appendix A, authenticate at a time when
+// the example certificate was valid.
+func TestRFC9440AppendixAExampleVerifiedAtItsDate(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("..", "testdata", "rfc9440", "headers.txt"))
 	require.NoError(t, err)
 	var headers [][2]string

@@ -350,7 +350,7 @@ func TestRootsNeverNilAfterWithdrawal(t *testing.T) {
 	}
 }
 
-func TestNewFileRootsErrors(t *testing.T) {
+func TestNewFileRootsRefusesBadFilesAtStartUp(t *testing.T) {
 	pki := testpki.MustSet(t)
 	bundle := append(pki.Root.PEM(), pki.OtherRoot.PEM()...)
 	tests := []struct {

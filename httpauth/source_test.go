@@ -56,13 +56,14 @@ func TestSRC04_ForwardingHeadersDoNotMakeAPeerTrusted(t *testing.T) {
 		{"True-Client-IP", "::1"},
 	} {
 		t.Run(fwd[0], func(t *testing.T) {
+			t.Parallel()
 			_, err := a.Authenticate(headerRequest(strangerAddr, fwd, [2]string{"X-SSL-Client-Cert", nginxEscape(pki.Alice.ChainPEM())}, [2]string{"X-SSL-Client-Verify", "SUCCESS"}))
 			assert.ErrorIs(t, err, httpauth.ErrUntrustedProxy)
 		})
 	}
 }
 
-func TestTrustedProxyAddressForms(t *testing.T) {
+func TestTrustedProxiesMatchEveryAddressForm(t *testing.T) {
 	pki := testpki.MustSet(t)
 	a, _ := headerAuth(t, pki, httpauth.Source{Preset: httpauth.PresetCaddy, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::ffff:192.168.1.1/128")}})
 	tests := []struct {
@@ -74,12 +75,13 @@ func TestTrustedProxyAddressForms(t *testing.T) {
 		{"192.168.1.1:80", true},
 		{"[fe80::1%eth0]:80", false},
 		{"11.0.0.1:80", false},
-		{"10.1.2.3", false}, // no port: refused, see TestRemoteAddrWithoutPort
+		{"10.1.2.3", false}, // no port: refused, see TestRemoteAddrWithoutPortRefused
 		{"not an address", false},
 		{"", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.remote, func(t *testing.T) {
+			t.Parallel()
 			_, err := a.Authenticate(headerRequest(tt.remote, [2]string{"X-Client-Cert", b64(pki.Alice.Cert)}))
 			if tt.ok {
 				assert.NotErrorIs(t, err, httpauth.ErrUntrustedProxy)
@@ -90,7 +92,7 @@ func TestTrustedProxyAddressForms(t *testing.T) {
 	}
 }
 
-func TestMappedTrustedPrefixes(t *testing.T) {
+func TestMappedTrustedPrefixesMatchIPv4Peers(t *testing.T) {
 	pki := testpki.MustSet(t)
 	for _, tt := range []struct {
 		prefix, remote string
@@ -121,7 +123,7 @@ func proxiedRequest(pki *testpki.Set, remote string) *http.Request {
 	return r
 }
 
-func TestRemoteAddrWithoutPort(t *testing.T) {
+func TestRemoteAddrWithoutPortRefused(t *testing.T) {
 	pki := testpki.MustSet(t)
 	long := "203.0.113.9" + strings.Repeat("\r\nX-Evil: 1", 100)
 	for _, fallback := range []bool{false, true} {
@@ -168,7 +170,7 @@ func TestRemoteAddrWithoutPort(t *testing.T) {
 	})
 }
 
-func TestRemoteAddrHostPortForms(t *testing.T) {
+func TestRemoteAddrHostPortFormsAccepted(t *testing.T) {
 	pki := testpki.MustSet(t)
 	src := nginxSrc()
 	src.FallbackToTLS = true
@@ -207,7 +209,7 @@ func TestChainHeaderEncodingDefaultsToEncoding(t *testing.T) {
 	assert.NoError(t, err)
 }
 
-func TestXFCCTrustedHopsRange(t *testing.T) {
+func TestXFCCTrustedHopsOutOfRangeRefusedByNew(t *testing.T) {
 	pki := testpki.MustSet(t)
 	_, err := httpauth.New(httpauth.Config{Roots: pki.Root.Pool(), Source: httpauth.Source{Preset: "envoy", TrustedProxies: loopback, XFCCTrustedHops: httpauth.MaxXFCCElements}})
 	assert.NoError(t, err)

@@ -14,11 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestTLSModes runs real handshakes over loopback for every ClientAuth mode
-// and every kind of client. Status 0 means the TLS layer refused the
-// handshake before HTTP, which is what the verifying modes do with bad
-// certificates.
-func TestTLSModes(t *testing.T) {
+// Real handshakes over loopback, for every ClientAuth mode and every kind
+// of client. Status 0 means the TLS layer refused the handshake before
+// HTTP, which is what the verifying modes do with bad certificates.
+func TestClientAuthModesAdmitOnlyTheValidClient(t *testing.T) {
 	pki := testpki.MustSet(t)
 	clients := []struct {
 		name string
@@ -59,6 +58,7 @@ func TestTLSModes(t *testing.T) {
 				name += "/no roots"
 			}
 			t.Run(name, func(t *testing.T) {
+				t.Parallel()
 				status, body := get(t, tlsClient(t, pki, c.leaf(pki)), srv.URL)
 				assert.Equal(t, m.want[i], status, body)
 				if status == http.StatusOK {
@@ -144,7 +144,7 @@ func TestVerifiedChainRecheckedAgainstClock(t *testing.T) {
 	assert.ErrorIs(t, err, httpauth.ErrChainTooLong)
 }
 
-func TestMaxChainLengthOnPresentedChain(t *testing.T) {
+func TestPresentedChainOverMaxChainLengthRefused(t *testing.T) {
 	pki := testpki.MustSet(t)
 	a := mustNew(t, httpauth.Config{Roots: pki.Root.Pool(), MaxChainLength: 1})
 	_, err := a.Authenticate(tlsRequest(pki.Alice))

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestTLSReasons(t *testing.T) {
+func TestTLSRefusalsCarryTheirReason(t *testing.T) {
 	pki := testpki.MustSet(t)
 	a := mustNew(t, httpauth.Config{Roots: pki.Root.Pool()})
 	tests := []struct {
@@ -140,7 +140,7 @@ func TestVAL03_NoExtendedKeyUsageIsRefused(t *testing.T) {
 	assert.Contains(t, err.Error(), "no extended key usage")
 }
 
-func TestVerifiedChainLongerThanPresented(t *testing.T) {
+func TestVerifiedChainOverMaxChainLengthRefused(t *testing.T) {
 	pki := testpki.MustSet(t)
 	// Only the leaf is presented (1 certificate); the verified chain adds
 	// the intermediate from Config.Intermediates and the root (3).
@@ -200,7 +200,7 @@ func TestKnownIntermediatesBuildPathsButAreNotAnchors(t *testing.T) {
 	}
 }
 
-func TestErrorMessagesPinned(t *testing.T) {
+func TestVerifyErrorMessagesPinned(t *testing.T) {
 	pki := testpki.MustSet(t)
 	a := mustNew(t, httpauth.Config{Roots: pki.Root.Pool()})
 	_, err := a.Authenticate(tlsRequest(pki.Expired))

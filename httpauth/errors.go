@@ -97,15 +97,14 @@ var (
 // and errors.Is (for the reason) work.
 //
 // An [Authorizer] may return an *Error to choose the status and the text the
-// client sees; statuses outside 400–599 are answered as 500. To allow, it
-// returns a plain nil: a nil *Error returned as an error is not nil, and is
+// client sees. To allow, it returns a plain nil: a nil *Error returned as an error is not nil, and is
 // answered as a 500 misconfiguration. The methods are safe on a nil *Error.
 type Error struct {
 	// Status is the HTTP status asked for: 401 when no acceptable
 	// certificate was offered, 403 when the authorizer denied it, or what
 	// an authorizer set. Errors from Authenticate always hold one in
-	// 400–599; an *Error built elsewhere may hold anything, so answer with
-	// [Error.ResponseStatus], not with Status.
+	// 400–599; one built elsewhere may hold anything, so answer with
+	// [Error.ResponseStatus].
 	Status int
 	// Reason is the cause; it may contain details meant for logs only.
 	Reason error

@@ -196,13 +196,11 @@ func (a *Authenticator) identify(r *http.Request) (*Identity, error) {
 
 // trusted reports whether the request's immediate peer is a trusted proxy.
 // Only r.RemoteAddr counts: anything a client can write (X-Forwarded-For,
-// Forwarded, X-Real-IP) is ignored.
-//
-// net/http always sets RemoteAddr to ip:port. Anything else, a bare IP
-// above all, means a middleware such as chi's RealIP rewrote it, most
-// likely from one of those client headers, so it is an error rather than
-// an address to judge: the peer cannot be known, and it may well be the
-// proxy itself.
+// Forwarded, X-Real-IP) is ignored. A RemoteAddr that is not ip:port, as
+// net/http always sets it, was most likely rewritten from such a header
+// by a middleware (chi's RealIP, say); it is an error rather than an
+// address to judge: the peer cannot be known, and it may well be the proxy
+// itself.
 func (s *Source) trusted(r *http.Request) (bool, error) {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {

@@ -39,17 +39,13 @@ func (a *Authenticator) fromTLS(r *http.Request) (*Identity, error) {
 		}
 		return a.newIdentity(leaf, "", chain, "", true), nil
 	}
-	// A client reconnecting with the same leaf is verified once. The key is
-	// the leaf alone: once it chained to these roots, the intermediates it
-	// is presented with later do not change that, and a client cannot grow
-	// the cache by varying them. The clock is re-checked on every hit.
+	// A success is keyed by the leaf alone, a refusal by everything
+	// presented (see verdictCache).
 	leafKey := string(leaf.Raw)
 	key := cacheKey{tls: true, value: leafKey}
 	if e, ok := a.cache.get(key, roots); ok && a.checkChain(e.chain) == nil {
 		return a.newIdentity(e.leaf, e.fingerprint, e.chain, "", true), nil
 	}
-	// A refusal is keyed by everything presented: the same leaf may pass
-	// with the intermediate it lacked the first time.
 	failKey := a.cache.tlsFailureKey(leafKey, r.TLS.PeerCertificates)
 	if e, ok := a.cache.failed(failKey, roots); ok {
 		return nil, e

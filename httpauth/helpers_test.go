@@ -42,24 +42,23 @@ func mustNew(tb testing.TB, cfg httpauth.Config) *httpauth.Authenticator {
 }
 
 // headerAuth is the header-mode baseline: trusted loopback proxies, the test
-// root, an authorizer allowing CN alice, and the given source.
+// root, an authorizer allowing CN alice, and the given source. The counter
+// counts the calls of whatever authorizer mod leaves in place.
 func headerAuth(tb testing.TB, pki *testpki.Set, src httpauth.Source, mod ...func(*httpauth.Config)) (*httpauth.Authenticator, *countingAuthorizer) {
 	tb.Helper()
 	if src.TrustedProxies == nil {
 		src.TrustedProxies = loopback
 	}
-	counter := &countingAuthorizer{}
-	allow := httpauth.AllowCN("alice")
-	cfg := httpauth.Config{
-		Source: src,
-		Roots:  pki.Root.Pool(),
-		Authorize: func(ctx context.Context, id *httpauth.Identity) error {
-			_ = counter.authorize(ctx, id)
-			return allow(ctx, id)
-		},
-	}
+	cfg := httpauth.Config{Source: src, Roots: pki.Root.Pool(), Authorize: httpauth.AllowCN("alice")}
 	for _, m := range mod {
 		m(&cfg)
+	}
+	counter := &countingAuthorizer{}
+	if allow := cfg.Authorize; allow != nil {
+		cfg.Authorize = func(ctx context.Context, id *httpauth.Identity) error {
+			_ = counter.authorize(ctx, id)
+			return allow(ctx, id)
+		}
 	}
 	return mustNew(tb, cfg), counter
 }

@@ -16,8 +16,9 @@ func TestPEM01_FirstBlockIsTheLeaf(t *testing.T) {
 	forgedThenAlice := append(append([]byte{}, pki.Forged.PEM()...), pki.Alice.ChainPEM()...)
 	_, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-SSL-Client-Cert", nginxEscape(forgedThenAlice)}, verify))
 	assert.ErrorIs(t, err, httpauth.ErrUnknownAuthority)
+	assert.Zero(t, authz.calls.Load(), "the authorizer would have allowed the forged CN=admin")
 	id, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-SSL-Client-Cert", nginxEscape(pki.Alice.ChainPEM())}, verify))
 	require.NoError(t, err)
 	assert.Equal(t, "alice", id.Certificate.Subject.CommonName)
-	assert.Zero(t, authz.calls.Load())
+	assert.Equal(t, int32(1), authz.calls.Load())
 }

@@ -63,6 +63,17 @@ func headerAuth(tb testing.TB, pki *testpki.Set, src httpauth.Source, mod ...fun
 	return mustNew(tb, cfg), counter
 }
 
+// fallbackAuth is behind nginx with Source.FallbackToTLS, and allows every
+// verified certificate, so a test sees which certificate became the
+// identity rather than the authorizer's verdict.
+func fallbackAuth(tb testing.TB, pki *testpki.Set) *httpauth.Authenticator {
+	tb.Helper()
+	src := nginxSrc()
+	src.FallbackToTLS = true
+	a, _ := headerAuth(tb, pki, src, func(c *httpauth.Config) { c.Authorize = nil })
+	return a
+}
+
 func nginxSrc() httpauth.Source { return httpauth.Source{Preset: httpauth.PresetNginx} }
 
 // headerRequest is a request from remote carrying the given header lines.

@@ -13,9 +13,7 @@ import (
 
 func TestSRC03_TrustedProxyWithoutHeaderIsRefused(t *testing.T) {
 	pki := testpki.MustSet(t)
-	src := nginxSrc()
-	src.FallbackToTLS = true
-	a, _ := headerAuth(t, pki, src, func(c *httpauth.Config) { c.Authorize = nil })
+	a := fallbackAuth(t, pki)
 	// The proxy itself authenticates to us with mTLS as alice.
 	r := tlsRequest(pki.Alice)
 	r.RemoteAddr = proxyAddr

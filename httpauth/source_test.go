@@ -27,13 +27,8 @@ func TestSRC01_HeaderFromUntrustedPeerIsNotDecoded(t *testing.T) {
 
 func TestSRC02_DirectMTLSClientCannotClaimHeaderIdentity(t *testing.T) {
 	pki := testpki.MustSet(t)
-	src := nginxSrc()
-	src.FallbackToTLS = true
-	a, _ := headerAuth(t, pki, src, func(c *httpauth.Config) { c.Authorize = nil })
-	r := tlsRequest(pki.Bob)
-	r.RemoteAddr = strangerAddr
-	r.Header.Set("X-SSL-Client-Cert", nginxEscape(pki.Alice.ChainPEM()))
-	r.Header.Set("X-SSL-Client-Verify", "SUCCESS")
+	a := fallbackAuth(t, pki)
+	r := proxiedRequest(pki, strangerAddr)
 	id, err := a.Authenticate(r)
 	require.NoError(t, err)
 	assert.Equal(t, "bob", id.Certificate.Subject.CommonName, "identity comes from the TLS connection, never the header")
@@ -113,8 +108,10 @@ func TestMappedTrustedPrefixesMatchIPv4Peers(t *testing.T) {
 	}
 }
 
-// proxiedRequest is what a trusted proxy that itself authenticates with
-// mTLS (as bob) sends for alice, from remote.
+// proxiedRequest carries alice's certificate in nginx's headers over a TLS
+// connection authenticated as bob, from remote: a trusted proxy with its
+// own mTLS identity forwarding alice or, from any other peer, bob claiming
+// to be alice.
 func proxiedRequest(pki *testpki.Set, remote string) *http.Request {
 	r := tlsRequest(pki.Bob)
 	r.RemoteAddr = remote
@@ -172,9 +169,7 @@ func TestRemoteAddrWithoutPortRefused(t *testing.T) {
 
 func TestRemoteAddrHostPortFormsAccepted(t *testing.T) {
 	pki := testpki.MustSet(t)
-	src := nginxSrc()
-	src.FallbackToTLS = true
-	a, _ := headerAuth(t, pki, src, func(c *httpauth.Config) { c.Authorize = nil })
+	a := fallbackAuth(t, pki)
 	tests := []struct {
 		remote string
 		want   string // CN of the identity

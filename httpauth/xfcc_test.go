@@ -121,6 +121,20 @@ func truncateForMsg(s string) string {
 	return s
 }
 
+// assertHashRefused checks that an element whose Hash does not vouch for
+// its certificate is refused as malformed, for the given reason, before
+// the authorizer sees it.
+func assertHashRefused(t *testing.T, pki *testpki.Set, value, reason string) {
+	t.Helper()
+	a, authz := envoyAuth(t, pki)
+	id, err := a.Authenticate(headerRequest(proxyAddr, [2]string{xfccHeader, value}))
+	assert.Nil(t, id)
+	assert.ErrorIs(t, err, httpauth.ErrHeaderMalformed)
+	assert.ErrorContains(t, err, reason)
+	assert.Equal(t, http.StatusUnauthorized, statusOf(t, err))
+	assert.Zero(t, authz.calls.Load(), "the authorizer saw an inconsistent element")
+}
+
 func TestXFCCHashMismatch(t *testing.T) {
 	pki := testpki.MustSet(t)
 	cert := `Cert="` + nginxEscape(pki.Alice.PEM()) + `"`
@@ -147,13 +161,7 @@ func TestXFCCHashMismatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			a, authz := envoyAuth(t, pki)
-			id, err := a.Authenticate(headerRequest(proxyAddr, [2]string{xfccHeader, tt.value}))
-			assert.Nil(t, id)
-			assert.ErrorIs(t, err, httpauth.ErrHeaderMalformed)
-			assert.ErrorContains(t, err, "does not match "+tt.from)
-			assert.Equal(t, http.StatusUnauthorized, statusOf(t, err))
-			assert.Zero(t, authz.calls.Load(), "the authorizer saw an inconsistent element")
+			assertHashRefused(t, pki, tt.value, "does not match "+tt.from)
 		})
 	}
 }
@@ -183,13 +191,7 @@ func TestXFCCHashMalformed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			a, authz := envoyAuth(t, pki)
-			id, err := a.Authenticate(headerRequest(proxyAddr, [2]string{xfccHeader, tt.value}))
-			assert.Nil(t, id)
-			assert.ErrorIs(t, err, httpauth.ErrHeaderMalformed)
-			assert.ErrorContains(t, err, tt.reason)
-			assert.Equal(t, http.StatusUnauthorized, statusOf(t, err))
-			assert.Zero(t, authz.calls.Load())
+			assertHashRefused(t, pki, tt.value, tt.reason)
 		})
 	}
 

@@ -98,7 +98,7 @@ func rawResponse(err error) []byte {
 func refusalOf(err error) (status int, text string) {
 	var e *httpauth.Error
 	if errors.As(err, &e) {
-		return e.StatusCode(), e.PublicText()
+		return e.ResponseStatus(), e.PublicText()
 	}
 	return http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError)
 }

@@ -109,7 +109,7 @@ func TestUpgraderRefuses(t *testing.T) {
 			assert.Equal(t, wstest.Refusal(tt.status, tt.body), wstest.RawRefusal(t, srv, set, tt.leaf))
 			var e *httpauth.Error
 			require.ErrorAs(t, wstest.Receive(t, errs), &e)
-			assert.Equal(t, tt.status, e.StatusCode())
+			assert.Equal(t, tt.status, e.ResponseStatus())
 		})
 	}
 }

@@ -3,6 +3,7 @@ package httpauth
 import (
 	"context"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"net"
@@ -153,3 +154,53 @@ func parseSPIFFEID(s string) (trustDomain, path string, err error) {
 	}
 	return u.Host, path, nil
 }
+
+// AllowEmail allows leaves with one of emails as an email SAN or, when no
+// name constraints stand in the way, as the subject's emailAddress
+// attribute. Comparison ignores case.
+//
+// RFC 5280, section 4.2.1.10, applies a CA's rfc822Name constraints to the
+// subject's emailAddress too, but crypto/x509 checks them on SANs only: a
+// CA constrained to example.com can issue a leaf with
+// emailAddress=ceo@other.com that verifies. So the attribute counts only
+// when no certificate of the verified chain has email constraints
+// (permitted or excluded), and only for identities an [Authenticator]
+// verified, whose chain it knows; otherwise only SANs match.
+func AllowEmail(emails ...string) Authorizer {
+	if bad := checkEntries("AllowEmail", emails); bad != nil {
+		return bad
+	}
+	set := toSet(emails, strings.ToLower)
+	return func(_ context.Context, id *Identity) error {
+		for _, e := range id.Certificate.EmailAddresses {
+			if set[strings.ToLower(e)] {
+				return nil
+			}
+		}
+		for _, n := range id.Certificate.Subject.Names {
+			if v, ok := n.Value.(string); ok && n.Type.Equal(oidEmailAddress) && set[strings.ToLower(v)] {
+				if why := subjectEmailDistrusted(id); why != "" {
+					return fmt.Errorf("subject emailAddress is listed but not trusted: %s; issue the address as an email SAN", why)
+				}
+				return nil
+			}
+		}
+		return errors.New("no allowed email address")
+	}
+}
+
+// subjectEmailDistrusted says why the subject's emailAddress cannot stand
+// for the client, or returns "" when it can (see AllowEmail).
+func subjectEmailDistrusted(id *Identity) string {
+	if len(id.verifiedChain) == 0 {
+		return "the identity carries no verified chain"
+	}
+	for _, c := range id.verifiedChain {
+		if len(c.PermittedEmailAddresses) > 0 || len(c.ExcludedEmailAddresses) > 0 {
+			return fmt.Sprintf("certificate %s of the chain has email name constraints, which crypto/x509 does not apply to it", shortFP(c))
+		}
+	}
+	return ""
+}
+
+var oidEmailAddress = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}

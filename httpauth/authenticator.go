@@ -2,7 +2,6 @@ package httpauth
 
 import (
 	"crypto/x509"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -110,60 +109,6 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Identity, error) {
 	return id, nil
 }
 
-// currentRoots returns the roots now in force, nil when none are configured.
-func (a *Authenticator) currentRoots() *x509.CertPool {
-	if a.roots == nil {
-		return nil
-	}
-	return a.roots.Roots()
-}
-
-// identify runs Source, Decode and Verify: the steps that end in 401.
-func (a *Authenticator) identify(r *http.Request) (*Identity, error) {
-	if !a.src.isHeader() {
-		return a.fromTLS(r)
-	}
-	trusted, err := a.src.trusted(r)
-	if err != nil {
-		// Not even FallbackToTLS: behind the rewrite the real peer may be
-		// the proxy, whose own certificate must not become the identity
-		// (SRC-03).
-		return nil, unauthorized(err)
-	}
-	if !trusted {
-		if a.src.FallbackToTLS {
-			// A direct client is judged by its own connection; what it wrote
-			// in proxy headers is ignored (SRC-02).
-			return a.fromTLS(r)
-		}
-		// Decoding nothing: a header from an untrusted peer proves nothing
-		// and must not cost anything (SRC-01).
-		return nil, unauthorized(fmt.Errorf("%w: peer %q is not in Source.TrustedProxies (list the proxy's address there; forwarding headers are never consulted)", ErrUntrustedProxy, truncate(r.RemoteAddr)))
-	}
-	return a.fromHeader(r)
-}
-
-// newIdentity builds the identity; fp is the leaf's fingerprint when the
-// caller already knows it (cache hits), else empty.
-func (a *Authenticator) newIdentity(leaf *x509.Certificate, fp string, chain []*x509.Certificate, header string, verified bool) *Identity {
-	if fp == "" {
-		fp = Fingerprint(leaf)
-	}
-	id := &Identity{Certificate: leaf, Header: header, Fingerprint: fp, NotAfter: leaf.NotAfter, Verified: verified}
-	for _, c := range chain {
-		if c.NotAfter.Before(id.NotAfter) {
-			id.NotAfter = c.NotAfter
-		}
-	}
-	if a.chain {
-		id.Chain = chain
-	}
-	if verified {
-		id.verifiedChain = chain
-	}
-	return id
-}
-
 // logRefusal writes one record per refusal. It names the certificate by
 // fingerprint and serial, never by PEM or whole subject.
 func (a *Authenticator) logRefusal(r *http.Request, id *Identity, e *Error) {
@@ -171,7 +116,7 @@ func (a *Authenticator) logRefusal(r *http.Request, id *Identity, e *Error) {
 		return
 	}
 	attrs := []slog.Attr{
-		slog.Int("status", e.StatusCode()),
+		slog.Int("status", e.ResponseStatus()),
 		slog.String("reason", e.Error()),
 		slog.String("remote_addr", r.RemoteAddr),
 	}

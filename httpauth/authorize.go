@@ -13,13 +13,13 @@ import (
 // choose the status or the text the client sees, return an *[Error] (its
 // Public field is sent, its Reason is logged).
 //
-// ctx is the request's context with [Config.AuthorizeTimeout] applied; an
-// Authorizer that calls out (a database, a policy service) must honour it.
 // It is only ever called with a verified certificate, except with
-// [Config.InsecureSkipHeaderVerification], when id.Verified says which. An
-// Authorizer that
-// ignores ctx is abandoned at the deadline (the request gets a 503) but its
-// goroutine runs on until it returns, so honour ctx.
+// [Config.InsecureSkipHeaderVerification], when id.Verified says which.
+//
+// ctx is the request's context with [Config.AuthorizeTimeout] applied. An
+// Authorizer that calls out (a database, a policy service) must honour it:
+// one that ignores ctx is abandoned at the deadline (the request gets a
+// 503), but its goroutine runs on until it returns.
 type Authorizer func(ctx context.Context, id *Identity) error
 
 // authorize runs the authorizer with a deadline. It runs in its own
@@ -70,7 +70,7 @@ func causeOf(err error, e *Error) error {
 		return e.Reason
 	}
 	if err == error(e) {
-		return errors.New(http.StatusText(e.StatusCode()))
+		return errors.New(http.StatusText(e.ResponseStatus()))
 	}
 	return err
 }
@@ -88,7 +88,7 @@ func authzError(err error) error {
 	}
 	var e *Error
 	if errors.As(err, &e) {
-		status := e.StatusCode()
+		status := e.ResponseStatus()
 		kind := ErrDenied
 		if status >= 500 {
 			kind = ErrAuthorizer

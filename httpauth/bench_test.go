@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -55,7 +56,7 @@ type benchCase struct {
 	floor                func(b *testing.B) (*x509.Certificate, []*x509.Certificate) // the standard-library minimum for the same value
 }
 
-func (c benchCase) request(pki *testpki.Set) *httpRequest {
+func (c benchCase) request(pki *testpki.Set) *http.Request {
 	r := headerRequest(proxyAddr, [2]string{c.header, c.value})
 	if c.preset == httpauth.PresetRFC9440 {
 		r.Header.Set("Client-Cert-Chain", sfBytes(pki.Intermediate.Cert))

@@ -17,10 +17,12 @@ import (
 //
 // Successes are keyed by the exact header bytes, or in TLS mode by the
 // leaf's DER: once a leaf chained to these roots, the intermediates it
-// comes with later do not change that. Failures are keyed by everything
-// the verdict depends on (header bytes, or the leaf and every presented
-// intermediate) and kept in their own LRU, so clients cannot push a
-// success out by sending new failures. Every entry belongs to the root
+// comes with later do not change that, and a client cannot grow the cache
+// by varying them. Failures are keyed by everything the verdict depends on
+// (header bytes, or the leaf and every presented intermediate), since the
+// same leaf may pass with the intermediate it lacked the first time, and
+// kept in their own LRU, so clients cannot push a success out by sending
+// new failures. Every entry belongs to the root
 // pool it was decided under and is ignored under any other, so a roots
 // change invalidates both. Validity is re-checked on every success hit;
 // failures expire after a short lifetime, and a "not yet valid" verdict,
@@ -95,6 +97,13 @@ func (c *verdictCache) add(key cacheKey, roots *x509.CertPool, e cacheEntry) {
 	}
 	e.roots = roots
 	c.ok.Add(key, e)
+}
+
+// remember caches a verified certificate and returns its identity.
+func (a *Authenticator) remember(key cacheKey, roots *x509.CertPool, leaf *x509.Certificate, chain []*x509.Certificate, header string, verified bool) *Identity {
+	id := a.newIdentity(leaf, "", chain, header, verified)
+	a.cache.add(key, roots, cacheEntry{leaf: leaf, fingerprint: id.Fingerprint, chain: chain, verified: verified})
+	return id
 }
 
 // failed returns the remembered refusal for key under roots, if any.

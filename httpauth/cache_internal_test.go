@@ -39,3 +39,9 @@ func TestFailureKeyDigestKeepsValueAndChainApart(t *testing.T) {
 	short := cacheKey{value: "v", chain: "c"}
 	assert.Equal(t, short, short.failureKey(), "short keys stay exact")
 }
+
+func TestCacheKeyCapIsInclusive(t *testing.T) {
+	assert.True(t, cacheKey{value: strings.Repeat("a", maxCacheKeyBytes-1), chain: "b"}.cacheable())
+	assert.False(t, cacheKey{value: strings.Repeat("a", maxCacheKeyBytes), chain: "b"}.cacheable())
+	assert.False(t, cacheKey{value: "a", chain: strings.Repeat("b", maxCacheKeyBytes)}.cacheable())
+}

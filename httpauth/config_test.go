@@ -1,6 +1,7 @@
 package httpauth_test
 
 import (
+	"crypto/x509"
 	"net/netip"
 	"testing"
 
@@ -65,6 +66,7 @@ func TestNewAcceptsSafeConfigs(t *testing.T) {
 		"no cache":              {Roots: pki.Root.Pool(), CacheSize: -1, Source: httpauth.Source{Preset: "nginx", TrustedProxies: loopback}},
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			_, err := httpauth.New(cfg)
 			assert.NoError(t, err)
 		})
@@ -85,6 +87,6 @@ func TestConfigReuseDoesNotAffectAuthenticator(t *testing.T) {
 	assert.ErrorIs(t, err, httpauth.ErrUntrustedProxy)
 }
 
-type staticProvider struct{ pool *x509Pool }
+type staticProvider struct{ pool *x509.CertPool }
 
-func (s staticProvider) Roots() *x509Pool { return s.pool }
+func (s staticProvider) Roots() *x509.CertPool { return s.pool }

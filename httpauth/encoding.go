@@ -64,51 +64,6 @@ func encodingNames() string {
 // padding (B-01): a lenient decoder would accept values no proxy produces.
 var strictBase64 = base64.StdEncoding.Strict()
 
-// decodeLeaf decodes the value of the certificate header into DER blobs,
-// leaf first. hops only matters for XFCC.
-func (e Encoding) decodeLeaf(value string, hops int) ([][]byte, error) {
-	if absent(value) {
-		return nil, fmt.Errorf("%w: header is empty", ErrNoCertificate)
-	}
-	switch e {
-	case URLPEM, URLPEMAWS:
-		return decodeURLPEM(value)
-	case XFCC:
-		return decodeXFCC(value, hops)
-	case Base64DER:
-		return decodeBase64DER(value)
-	case Base64DERList:
-		return decodeBase64DERList(value)
-	case RFC9440:
-		return decodeRFC9440Item(value)
-	case PEM:
-		return decodePEMBlocks(value)
-	}
-	return nil, fmt.Errorf("%w: unknown encoding %q", ErrHeaderMalformed, e)
-}
-
-// decodeChain decodes the value of the chain header into DER blobs.
-func (e Encoding) decodeChain(value string) ([][]byte, error) {
-	if absent(value) {
-		return nil, nil
-	}
-	switch e {
-	case RFC9440:
-		return decodeRFC9440List(value)
-	case XFCC:
-		return nil, fmt.Errorf("%w: XFCC cannot be a chain header encoding", ErrHeaderMalformed)
-	}
-	return e.decodeLeaf(value, 1)
-}
-
-// absent reports the "no certificate" sentinels proxies send in place of a
-// missing header: empty, Apache mod_headers' "(null)", and a placeholder
-// Caddy leaves unexpanded on a request without TLS.
-func absent(v string) bool {
-	v = strings.TrimSpace(v)
-	return v == "" || v == "(null)" || (strings.HasPrefix(v, "{") && strings.HasSuffix(v, "}"))
-}
-
 func decodeURLPEM(value string) ([][]byte, error) {
 	// PathUnescape keeps '+' literal (ENC-03) and rejects %zz, %4 and a
 	// trailing % (ENC-01).

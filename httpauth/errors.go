@@ -99,16 +99,18 @@ var (
 )
 
 // Error is the refusal returned by [Authenticator.Authenticate]. It carries
-// the HTTP status to answer with and wraps the reason, so both errors.As
-// (for the status) and errors.Is (for the reason) work.
+// the HTTP status and wraps the reason, so both errors.As (for the status)
+// and errors.Is (for the reason) work.
 //
 // An [Authorizer] may return an *Error to choose the status and the text the
-// client sees; statuses outside 400–599 are answered as 500. To allow, it
-// returns a plain nil: a nil *Error returned as an error is not nil, and is
+// client sees. To allow, it returns a plain nil: a nil *Error returned as an error is not nil, and is
 // answered as a 500 misconfiguration. The methods are safe on a nil *Error.
 type Error struct {
-	// Status is the HTTP status: 401 when no acceptable certificate was
-	// offered, 403 when the authorizer denied it, or the authorizer's choice.
+	// Status is the HTTP status asked for: 401 when no acceptable
+	// certificate was offered, 403 when the authorizer denied it, or what
+	// an authorizer set. Errors from Authenticate always hold one in
+	// 400–599; one built elsewhere may hold anything, so answer with
+	// [Error.ResponseStatus].
 	Status int
 	// Reason is the cause; it may contain details meant for logs only.
 	Reason error
@@ -123,7 +125,7 @@ func (e *Error) Error() string {
 		return "httpauth: nil *httpauth.Error"
 	}
 	if e.Reason == nil {
-		return "httpauth: " + http.StatusText(e.status())
+		return "httpauth: " + http.StatusText(e.ResponseStatus())
 	}
 	return e.Reason.Error()
 }
@@ -152,7 +154,7 @@ func (e *Error) PublicText() string {
 	if errors.As(e.Reason, &r) {
 		return r.public
 	}
-	return http.StatusText(e.status())
+	return http.StatusText(e.ResponseStatus())
 }
 
 // MaxPublicText caps [Error.PublicText].
@@ -175,11 +177,11 @@ func sanitize(s string) string {
 	return b.String()
 }
 
-// StatusCode returns the status to answer with: [Error.Status] when it is
-// in 400–599, otherwise 500.
-func (e *Error) StatusCode() int { return e.status() }
-
-func (e *Error) status() int {
+// ResponseStatus returns the status the refusal is answered with:
+// [Error.Status] when it is in 400–599, otherwise 500 (also for a nil
+// *Error). The middleware, [Authenticator.WriteError] and certgate's raw
+// refusal all answer with it.
+func (e *Error) ResponseStatus() int {
 	if e == nil || e.Status < 400 || e.Status > 599 {
 		return http.StatusInternalServerError
 	}

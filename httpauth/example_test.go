@@ -84,7 +84,7 @@ func ExampleSource() {
 		id, err := a.Authenticate(r)
 		var refusal *httpauth.Error
 		if errors.As(err, &refusal) {
-			fmt.Printf("%s: %d, untrusted proxy: %t\n", peer, refusal.StatusCode(), errors.Is(err, httpauth.ErrUntrustedProxy))
+			fmt.Printf("%s: %d, untrusted proxy: %t\n", peer, refusal.ResponseStatus(), errors.Is(err, httpauth.ErrUntrustedProxy))
 			continue
 		}
 		fmt.Printf("%s: %s\n", peer, id.Certificate.Subject.CommonName)

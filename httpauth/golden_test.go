@@ -45,12 +45,14 @@ func TestCapturedProxyHeaders(t *testing.T) {
 			Now:    func() time.Time { return goldenTime },
 		})
 		t.Run(proxy+"/verified client", func(t *testing.T) {
+			t.Parallel()
 			id, err := a.Authenticate(goldenRequest(t, proxy+".txt"))
 			require.NoError(t, err)
 			assert.Equal(t, httpauth.Fingerprint(leaf), id.Fingerprint)
 		})
 		for _, variant := range []string{"nocert", "spoofed", "untrusted"} {
 			t.Run(proxy+"/"+variant, func(t *testing.T) {
+				t.Parallel()
 				id, err := a.Authenticate(goldenRequest(t, proxy+"-"+variant+".txt"))
 				assert.Nil(t, id)
 				assert.Equal(t, http.StatusUnauthorized, statusOf(t, err))
@@ -92,41 +94,4 @@ func readPEMFile(t *testing.T, name string) []*x509.Certificate {
 	}
 	require.NotEmpty(t, out)
 	return out
-}
-
-// TestRFC9440AppendixA authenticates the example fields of RFC 9440,
-// Appendix A, at a time when the example certificate was valid.
-func TestRFC9440AppendixA(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "rfc9440", "headers.txt"))
-	require.NoError(t, err)
-	var headers [][2]string
-	for line := range strings.SplitSeq(strings.TrimSpace(string(data)), "\n") {
-		k, v, ok := strings.Cut(line, ": ")
-		require.True(t, ok)
-		headers = append(headers, [2]string{k, v})
-	}
-	rootPEM, err := os.ReadFile(filepath.Join("..", "testdata", "rfc9440", "root.pem"))
-	require.NoError(t, err)
-	roots := x509.NewCertPool()
-	require.True(t, roots.AppendCertsFromPEM(rootPEM))
-	at := time.Date(2020, 6, 1, 0, 0, 0, 0, time.UTC)
-	a := mustNew(t, httpauth.Config{
-		Source:       httpauth.Source{Preset: httpauth.PresetRFC9440, TrustedProxies: loopback},
-		Roots:        roots,
-		Now:          func() time.Time { return at },
-		IncludeChain: true,
-		Authorize:    httpauth.AllowEmail("bdc@example.com"),
-	})
-	id, err := a.Authenticate(headerRequest(proxyAddr, headers...))
-	require.NoError(t, err)
-	assert.Equal(t, "BC", id.Certificate.Subject.CommonName)
-	assert.Len(t, id.Chain, 3)
-
-	// Without the chain field the leaf does not reach the root.
-	_, err = a.Authenticate(headerRequest(proxyAddr, headers[0]))
-	assert.ErrorIs(t, err, httpauth.ErrUnknownAuthority)
-	// Today the example certificate has long expired.
-	late := mustNew(t, httpauth.Config{Source: httpauth.Source{Preset: httpauth.PresetGCP, TrustedProxies: loopback}, Roots: roots})
-	_, err = late.Authenticate(headerRequest(proxyAddr, headers...))
-	assert.ErrorIs(t, err, httpauth.ErrExpired)
 }

@@ -18,7 +18,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/certgate/certgate/httpauth"
 	"github.com/certgate/certgate/internal/testpki"
@@ -42,6 +41,41 @@ func mustNew(tb testing.TB, cfg httpauth.Config) *httpauth.Authenticator {
 	return a
 }
 
+// headerAuth is the header-mode baseline: trusted loopback proxies, the test
+// root, an authorizer allowing CN alice, and the given source. The counter
+// counts the calls of whatever authorizer mod leaves in place.
+func headerAuth(tb testing.TB, pki *testpki.Set, src httpauth.Source, mod ...func(*httpauth.Config)) (*httpauth.Authenticator, *countingAuthorizer) {
+	tb.Helper()
+	if src.TrustedProxies == nil {
+		src.TrustedProxies = loopback
+	}
+	cfg := httpauth.Config{Source: src, Roots: pki.Root.Pool(), Authorize: httpauth.AllowCN("alice")}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	counter := &countingAuthorizer{}
+	if allow := cfg.Authorize; allow != nil {
+		cfg.Authorize = func(ctx context.Context, id *httpauth.Identity) error {
+			_ = counter.authorize(ctx, id)
+			return allow(ctx, id)
+		}
+	}
+	return mustNew(tb, cfg), counter
+}
+
+// fallbackAuth is behind nginx with Source.FallbackToTLS, and allows every
+// verified certificate, so a test sees which certificate became the
+// identity rather than the authorizer's verdict.
+func fallbackAuth(tb testing.TB, pki *testpki.Set) *httpauth.Authenticator {
+	tb.Helper()
+	src := nginxSrc()
+	src.FallbackToTLS = true
+	a, _ := headerAuth(tb, pki, src, func(c *httpauth.Config) { c.Authorize = nil })
+	return a
+}
+
+func nginxSrc() httpauth.Source { return httpauth.Source{Preset: httpauth.PresetNginx} }
+
 // headerRequest is a request from remote carrying the given header lines.
 func headerRequest(remote string, headers ...[2]string) *http.Request {
 	r := httptest.NewRequest(http.MethodGet, "http://backend.test/ws", nil)
@@ -52,6 +86,59 @@ func headerRequest(remote string, headers ...[2]string) *http.Request {
 	return r
 }
 
+// tlsRequest simulates a request whose TLS layer only requested the
+// certificate: PeerCertificates set, no VerifiedChains.
+func tlsRequest(leaf *testpki.Leaf) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "https://server.test/", nil)
+	r.TLS = &tls.ConnectionState{HandshakeComplete: true}
+	if leaf != nil {
+		r.TLS.PeerCertificates = append(r.TLS.PeerCertificates, leaf.Cert)
+		r.TLS.PeerCertificates = append(r.TLS.PeerCertificates, leaf.Intermediates()...)
+	}
+	return r
+}
+
+// tlsChainRequest is tlsRequest for a chain as presented, in any order.
+func tlsChainRequest(chain []*x509.Certificate) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "https://server.test/", nil)
+	r.TLS = &tls.ConnectionState{HandshakeComplete: true, PeerCertificates: chain}
+	return r
+}
+
+// presenting runs chain through both ways a chain reaches the verifier: a
+// proxy header that forwards the whole chain (AWS ALB), and a TLS
+// handshake whose certificate the library verifies (Authenticator.TLSConfig).
+func presenting(t *testing.T, cfg httpauth.Config, chain []*x509.Certificate) map[string]error {
+	t.Helper()
+	header := cfg
+	header.Source = httpauth.Source{Preset: httpauth.PresetAWSALB, TrustedProxies: loopback}
+	var pemText []byte
+	for _, c := range chain {
+		pemText = append(pemText, testpki.PEM(c)...)
+	}
+	_, headerErr := mustNew(t, header).Authenticate(headerRequest(proxyAddr, [2]string{"X-Amzn-Mtls-Clientcert", awsEscape(pemText)}))
+
+	_, tlsErr := mustNew(t, cfg).Authenticate(tlsChainRequest(chain))
+	return map[string]error{"header": headerErr, "tls": tlsErr}
+}
+
+func chainOf(l *testpki.Leaf) []*x509.Certificate {
+	return append([]*x509.Certificate{l.Cert}, l.Intermediates()...)
+}
+
+// serve runs one TLS request from leaf through the middleware and returns
+// the recorded response.
+func serve(t *testing.T, pki *testpki.Set, cfg httpauth.Config, leaf *testpki.Leaf) *httptest.ResponseRecorder {
+	t.Helper()
+	cfg.Roots = pki.Root.Pool()
+	a := mustNew(t, cfg)
+	w := httptest.NewRecorder()
+	a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("welcome"))
+	})).ServeHTTP(w, tlsRequest(leaf))
+	return w
+}
+
 // statusOf returns the status Authenticate's error carries, 0 for success.
 func statusOf(tb testing.TB, err error) int {
 	tb.Helper()
@@ -60,54 +147,7 @@ func statusOf(tb testing.TB, err error) int {
 	}
 	var e *httpauth.Error
 	require.ErrorAs(tb, err, &e)
-	return e.StatusCode()
-}
-
-// Encoders producing each proxy's wire shape (PROXY_FORMATS.md §0).
-
-// nginxEscape percent-escapes PEM like nginx's $ssl_client_escaped_cert:
-// everything but unreserved characters, uppercase hex.
-func nginxEscape(pemText []byte) string {
-	var b strings.Builder
-	for _, c := range pemText {
-		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
-			b.WriteByte(c)
-		} else {
-			b.WriteString("%" + strings.ToUpper(hexByte(c)))
-		}
-	}
-	return b.String()
-}
-
-// awsEscape escapes like AWS ALB: '+', '=', '/' stay literal.
-func awsEscape(pemText []byte) string {
-	s := nginxEscape(pemText)
-	return strings.NewReplacer("%2B", "+", "%3D", "=", "%2F", "/").Replace(s)
-}
-
-func hexByte(c byte) string {
-	const digits = "0123456789abcdef"
-	return string([]byte{digits[c>>4], digits[c&15]})
-}
-
-// folded is PEM with newlines turned into spaces (Apache mod_headers).
-func folded(pemText []byte) string {
-	return strings.TrimSpace(strings.ReplaceAll(string(pemText), "\n", " "))
-}
-
-func b64(c *x509.Certificate) string { return base64.StdEncoding.EncodeToString(c.Raw) }
-
-func sfBytes(c *x509.Certificate) string { return ":" + b64(c) + ":" }
-
-func xfccElem(leaf *testpki.Leaf) string {
-	return `Hash=` + xfccHash(leaf.Cert) + `;Cert="` + url.PathEscape(string(leaf.PEM())) + `";Subject="CN=` + leaf.Cert.Subject.CommonName + `"`
-}
-
-// xfccHash is an XFCC Hash value as Envoy writes it: lowercase hex of the
-// SHA-256 of the leaf's DER.
-func xfccHash(c *x509.Certificate) string {
-	sum := sha256.Sum256(c.Raw)
-	return hex.EncodeToString(sum[:])
+	return e.ResponseStatus()
 }
 
 // countingAuthorizer records calls so tests can assert it never saw an
@@ -181,26 +221,32 @@ func get(tb testing.TB, c *http.Client, url string, headers ...[2]string) (int, 
 	return resp.StatusCode, b.String()
 }
 
-func encodeDER(ders ...[]byte) string { return base64Of(bytes.Join(ders, nil)) }
+// Encoders producing each proxy's wire shape (PROXY_FORMATS.md §0).
 
-func base64Of(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
-
-func queryEscape(s string) string { return url.QueryEscape(s) }
-
-func flip(b []byte, i int) []byte {
-	out := bytes.Clone(b)
-	out[i] ^= 0x10
-	return out
-}
-
-func truncateForMsg(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "…"
+// nginxEscape percent-escapes PEM like nginx's $ssl_client_escaped_cert:
+// everything but unreserved characters, uppercase hex.
+func nginxEscape(pemText []byte) string {
+	var b strings.Builder
+	for _, c := range pemText {
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+		} else {
+			b.WriteString("%" + strings.ToUpper(hexByte(c)))
+		}
 	}
-	return s
+	return b.String()
 }
 
-type x509Cert = x509.Certificate
+// awsEscape escapes like AWS ALB: '+', '=', '/' stay literal.
+func awsEscape(pemText []byte) string {
+	s := nginxEscape(pemText)
+	return strings.NewReplacer("%2B", "+", "%3D", "=", "%2F", "/").Replace(s)
+}
+
+func hexByte(c byte) string {
+	const digits = "0123456789abcdef"
+	return string([]byte{digits[c>>4], digits[c&15]})
+}
 
 // lowerHex rewrites %XX escapes in lowercase, as Apache's escape() does.
 func lowerHex(s string) string {
@@ -220,13 +266,37 @@ func lower(c byte) byte {
 	return c
 }
 
-type x509Pool = x509.CertPool
+// folded is PEM with newlines turned into spaces (Apache mod_headers).
+func folded(pemText []byte) string {
+	return strings.TrimSpace(strings.ReplaceAll(string(pemText), "\n", " "))
+}
 
-func utf8Valid(s string) bool { return utf8.ValidString(s) }
+func b64(c *x509.Certificate) string { return base64.StdEncoding.EncodeToString(c.Raw) }
 
-type httpRequest = http.Request
+func sfBytes(c *x509.Certificate) string { return ":" + b64(c) + ":" }
 
-type ctxT = context.Context
+// encodeDER is base64 of the concatenated DER blobs, as a Base64DER header
+// carries one certificate or HAProxy's ssl_c_chain_der several.
+func encodeDER(ders ...[]byte) string {
+	return base64.StdEncoding.EncodeToString(bytes.Join(ders, nil))
+}
+
+func xfccElem(leaf *testpki.Leaf) string {
+	return `Hash=` + xfccHash(leaf.Cert) + `;Cert="` + url.PathEscape(string(leaf.PEM())) + `";Subject="CN=` + leaf.Cert.Subject.CommonName + `"`
+}
+
+// xfccHash is an XFCC Hash value as Envoy writes it: lowercase hex of the
+// SHA-256 of the leaf's DER.
+func xfccHash(c *x509.Certificate) string {
+	sum := sha256.Sum256(c.Raw)
+	return hex.EncodeToString(sum[:])
+}
+
+func flip(b []byte, i int) []byte {
+	out := bytes.Clone(b)
+	out[i] ^= 0x10
+	return out
+}
 
 func mustParse(tb testing.TB, der []byte) *x509.Certificate {
 	tb.Helper()

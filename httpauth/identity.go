@@ -43,6 +43,27 @@ type Identity struct {
 	verifiedChain []*x509.Certificate
 }
 
+// newIdentity builds the identity; fp is the leaf's fingerprint when the
+// caller already knows it (cache hits), else empty.
+func (a *Authenticator) newIdentity(leaf *x509.Certificate, fp string, chain []*x509.Certificate, header string, verified bool) *Identity {
+	if fp == "" {
+		fp = Fingerprint(leaf)
+	}
+	id := &Identity{Certificate: leaf, Header: header, Fingerprint: fp, NotAfter: leaf.NotAfter, Verified: verified}
+	for _, c := range chain {
+		if c.NotAfter.Before(id.NotAfter) {
+			id.NotAfter = c.NotAfter
+		}
+	}
+	if a.chain {
+		id.Chain = chain
+	}
+	if verified {
+		id.verifiedChain = chain
+	}
+	return id
+}
+
 // CommonName returns the leaf's subject common name (CN) and true when the
 // subject has exactly one CN attribute and it is not empty. With none, an
 // empty one or several it returns "" and false. Several CNs are ambiguous:

@@ -5,6 +5,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"testing"
+	"time"
 
 	"github.com/certgate/certgate/httpauth"
 	"github.com/certgate/certgate/internal/testpki"
@@ -57,4 +58,18 @@ func TestIdentityCommonNameAmbiguous(t *testing.T) {
 
 	// The case it guards against: crypto/x509 reads the last of several.
 	assert.Equal(t, "alice", mint(withCNs("eve", "alice")).Subject.CommonName)
+}
+
+func TestIdentityNotAfterIsTheEarliestOfTheChain(t *testing.T) {
+	root, err := testpki.NewRoot()
+	require.NoError(t, err)
+	now := time.Now()
+	inter, err := root.Intermediate(testpki.WithValidity(now.Add(-time.Hour), now.Add(time.Hour)))
+	require.NoError(t, err)
+	leaf, err := inter.Leaf(testpki.WithValidity(now.Add(-time.Hour), now.Add(48*time.Hour)))
+	require.NoError(t, err)
+	id, err := mustNew(t, httpauth.Config{Roots: root.Pool()}).Authenticate(tlsRequest(leaf))
+	require.NoError(t, err)
+	assert.Equal(t, inter.Cert.NotAfter, id.NotAfter, "the intermediate expires first")
+	assert.Nil(t, id.Chain, "the chain is not kept unless asked for")
 }

@@ -39,6 +39,6 @@ func (a *Authenticator) WriteError(w http.ResponseWriter, r *http.Request, err e
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(e.StatusCode())
+	w.WriteHeader(e.ResponseStatus())
 	_, _ = w.Write([]byte(body))
 }

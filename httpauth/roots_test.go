@@ -113,7 +113,7 @@ type errorRecorder chan *httpauth.Error
 
 func (e errorRecorder) handle(w http.ResponseWriter, _ *http.Request, err *httpauth.Error) {
 	e <- err
-	http.Error(w, err.PublicText(), err.StatusCode())
+	http.Error(w, err.PublicText(), err.ResponseStatus())
 }
 
 func (e errorRecorder) next(tb testing.TB) *httpauth.Error {
@@ -350,7 +350,7 @@ func TestRootsNeverNilAfterWithdrawal(t *testing.T) {
 	}
 }
 
-func TestNewFileRootsErrors(t *testing.T) {
+func TestNewFileRootsRefusesBadFilesAtStartUp(t *testing.T) {
 	pki := testpki.MustSet(t)
 	bundle := append(pki.Root.PEM(), pki.OtherRoot.PEM()...)
 	tests := []struct {
@@ -380,6 +380,15 @@ func TestNewFileRootsErrors(t *testing.T) {
 			assert.ErrorContains(t, err, tt.want)
 		})
 	}
+}
+
+func TestFileRootsNamesTheBadCertificate(t *testing.T) {
+	pki := testpki.MustSet(t)
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	bad := "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+	require.NoError(t, os.WriteFile(path, append(pki.Root.PEM(), bad...), 0o600))
+	_, err := httpauth.NewFileRoots(path, 0)
+	assert.ErrorContains(t, err, "certificate 1:")
 }
 
 func TestFileRootsSeesSameSizeRewrite(t *testing.T) {
@@ -660,7 +669,8 @@ func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
 }
 
 func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *logRecorder) WithGroup(string) slog.Handler      { return l }
+
+func (l *logRecorder) WithGroup(string) slog.Handler { return l }
 
 func (l *logRecorder) levels() []slog.Level {
 	l.mu.Lock()

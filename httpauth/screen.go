@@ -95,6 +95,20 @@ func checkLeafPolicy(leaf *x509.Certificate) (isCA bool, err error) {
 	return leaf.BasicConstraintsValid && leaf.IsCA || leaf.KeyUsage&x509.KeyUsageCertSign != 0, nil
 }
 
+// checkVerifiedLeaf applies the leaf policy of verifyLeaf to a chain the
+// TLS layer built: a CA certificate passes only as the whole chain, that
+// is, as one of the listener's ClientCAs itself.
+func checkVerifiedLeaf(leaf *x509.Certificate, chain []*x509.Certificate) error {
+	isCA, err := checkLeafPolicy(leaf)
+	if err != nil {
+		return err
+	}
+	if isCA && len(chain) != 1 {
+		return fmt.Errorf("%w: certificate %s (serial %s) has CA:TRUE or keyCertSign and is not itself one of the listener's ClientCAs; issue client certificates with CA:FALSE", ErrLeafIsCA, shortFP(leaf), serialHex(leaf))
+	}
+	return nil
+}
+
 var oidKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 15}
 
 func hasExtension(c *x509.Certificate, oid asn1.ObjectIdentifier) bool {

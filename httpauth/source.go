@@ -62,16 +62,6 @@ type Source struct {
 	FallbackToTLS bool
 }
 
-// Size caps, checked before any decoding. A real certificate header is a
-// few KiB; these leave room for long chains while bounding work per request.
-const (
-	// MaxHeaderBytes caps the certificate header and the chain header,
-	// each summed over all its lines.
-	MaxHeaderBytes = 64 << 10
-	// MaxXFCCElements caps the elements of an X-Forwarded-Client-Cert header.
-	MaxXFCCElements = 32
-)
-
 func (s *Source) isHeader() bool { return s.Header != "" || s.Preset != "" }
 
 // resolved returns s with the preset applied. It assumes validate passed.
@@ -179,15 +169,38 @@ func validHeaderName(name string) bool {
 	return name != ""
 }
 
+// identify runs Source, Decode and Verify: the steps that end in 401.
+func (a *Authenticator) identify(r *http.Request) (*Identity, error) {
+	if !a.src.isHeader() {
+		return a.fromTLS(r)
+	}
+	trusted, err := a.src.trusted(r)
+	if err != nil {
+		// Not even FallbackToTLS: behind the rewrite the real peer may be
+		// the proxy, whose own certificate must not become the identity
+		// (SRC-03).
+		return nil, unauthorized(err)
+	}
+	if !trusted {
+		if a.src.FallbackToTLS {
+			// A direct client is judged by its own connection; what it wrote
+			// in proxy headers is ignored (SRC-02).
+			return a.fromTLS(r)
+		}
+		// Decoding nothing: a header from an untrusted peer proves nothing
+		// and must not cost anything (SRC-01).
+		return nil, unauthorized(fmt.Errorf("%w: peer %q is not in Source.TrustedProxies (list the proxy's address there; forwarding headers are never consulted)", ErrUntrustedProxy, truncate(r.RemoteAddr)))
+	}
+	return a.fromHeader(r)
+}
+
 // trusted reports whether the request's immediate peer is a trusted proxy.
 // Only r.RemoteAddr counts: anything a client can write (X-Forwarded-For,
-// Forwarded, X-Real-IP) is ignored.
-//
-// net/http always sets RemoteAddr to ip:port. Anything else, a bare IP
-// above all, means a middleware such as chi's RealIP rewrote it, most
-// likely from one of those client headers, so it is an error rather than
-// an address to judge: the peer cannot be known, and it may well be the
-// proxy itself.
+// Forwarded, X-Real-IP) is ignored. A RemoteAddr that is not ip:port, as
+// net/http always sets it, was most likely rewritten from such a header
+// by a middleware (chi's RealIP, say); it is an error rather than an
+// address to judge: the peer cannot be known, and it may well be the proxy
+// itself.
 func (s *Source) trusted(r *http.Request) (bool, error) {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
@@ -200,37 +213,4 @@ func (s *Source) trusted(r *http.Request) (bool, error) {
 		}
 	}
 	return false, nil
-}
-
-// singleValue returns the one value of a single-valued header. Several
-// lines are refused rather than picking the first or the last, because a
-// proxy that appends instead of replacing leaves the client's copy beside
-// its own (MUL-01).
-func singleValue(h http.Header, name string, reason error) (string, bool, error) {
-	vs := h[name]
-	switch len(vs) {
-	case 0:
-		return "", false, nil
-	case 1:
-		return vs[0], true, nil
-	default:
-		return "", true, fmt.Errorf("%w: header %s sent %d times", reason, name, len(vs))
-	}
-}
-
-// listValue joins the lines of a list-valued header (XFCC, RFC 8941 lists)
-// with commas, as RFC 9110 section 5.3 allows.
-func listValue(h http.Header, name string) (string, bool) {
-	vs := h[name]
-	return strings.Join(vs, ","), len(vs) > 0
-}
-
-// headerSize sums the bytes of all lines of a header, so the cap can be
-// checked before joining or decoding anything.
-func headerSize(h http.Header, name string) int {
-	n := 0
-	for _, v := range h[name] {
-		n += len(v)
-	}
-	return n
 }

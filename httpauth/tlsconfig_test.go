@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestTLSConfig(t *testing.T) {
+func TestTLSConfigAnswersBadCertificatesOverHTTP(t *testing.T) {
 	pki := testpki.MustSet(t)
 	_, err := mustNew(t, httpauth.Config{}).TLSConfig(pki.Server.TLSCertificate())
 	assert.ErrorContains(t, err, "needs Config.Roots")
@@ -46,6 +46,7 @@ func TestTLSConfig(t *testing.T) {
 		{"no certificate gets an HTTP answer", nil, 401},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			status, _ := get(t, tlsClient(t, pki, tt.leaf), srv.URL)
 			assert.Equal(t, tt.want, status)
 		})

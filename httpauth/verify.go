@@ -13,6 +13,14 @@ import (
 // crypto/x509, which would let server certificates in (VAL-03).
 var clientAuth = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 
+// currentRoots returns the roots now in force, nil when none are configured.
+func (a *Authenticator) currentRoots() *x509.CertPool {
+	if a.roots == nil {
+		return nil
+	}
+	return a.roots.Roots()
+}
+
 // verifyLeaf verifies leaf with the presented intermediates against the
 // current roots and returns the verified chain, leaf first. Presented
 // certificates are only ever intermediates, never trust anchors (CHN-04).
@@ -188,17 +196,6 @@ func verifyError(leaf *x509.Certificate, err error) error {
 		return fmt.Errorf("%w: the chain of %s does not allow clientAuth", ErrClientAuthUsage, shortFP(leaf))
 	}
 	return fmt.Errorf("%w: certificate %s: %v", ErrNotVerified, shortFP(leaf), err)
-}
-
-// shortFP is the first 16 hex digits of the SHA-256 fingerprint: enough to
-// find a certificate in logs without printing it.
-func shortFP(c *x509.Certificate) string { return "sha256:" + Fingerprint(c)[:16] }
-
-func serialHex(c *x509.Certificate) string {
-	if c.SerialNumber == nil {
-		return "none"
-	}
-	return c.SerialNumber.Text(16)
 }
 
 func ekuNames(ekus []x509.ExtKeyUsage) string {

@@ -8,6 +8,10 @@ import (
 	"strings"
 )
 
+// MaxXFCCElements caps the elements of an X-Forwarded-Client-Cert header,
+// checked while parsing, before any certificate is decoded.
+const MaxXFCCElements = 32
+
 // xfccPair is one key=value of an X-Forwarded-Client-Cert element.
 type xfccPair struct{ key, value string }
 
@@ -204,12 +208,4 @@ func isToken(key string) bool {
 		}
 	}
 	return true
-}
-
-// truncate keeps client text in error messages short.
-func truncate(s string) string {
-	if len(s) > 32 {
-		return s[:32] + "…"
-	}
-	return s
 }

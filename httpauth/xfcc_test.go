@@ -26,6 +26,115 @@ func envoyAuth(t *testing.T, pki *testpki.Set, mod ...func(*httpauth.Config)) (*
 	}}, mod...)...)
 }
 
+func TestXFCC01_NearestTrustedElementIsUsed(t *testing.T) {
+	pki := testpki.MustSet(t)
+	forged, alice := xfccElem(pki.Forged), xfccElem(pki.Alice)
+	a, _ := headerAuth(t, pki, httpauth.Source{Preset: httpauth.PresetEnvoy}, func(c *httpauth.Config) { c.Roots = pki.Intermediate.Pool() })
+	tests := []struct {
+		name  string
+		lines []string
+		hops  int
+		want  string // CN, or "" for a refusal
+	}{
+		{"forged left of alice", []string{forged + "," + alice}, 1, "alice"},
+		{"split over two header lines", []string{forged, alice}, 1, "alice"},
+		{"alice left, forged appended by an untrusted hop", []string{alice + "," + forged}, 1, ""},
+		{"two trusted hops select the edge's element", []string{forged + "," + alice + "," + xfccElem(pki.Bob)}, 2, "alice"},
+		{"fewer elements than trusted hops", []string{alice}, 2, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src := httpauth.Source{Preset: httpauth.PresetEnvoy, XFCCTrustedHops: tt.hops}
+			a := a
+			if tt.hops != 1 {
+				a, _ = headerAuth(t, pki, src, func(c *httpauth.Config) { c.Roots = pki.Intermediate.Pool(); c.Authorize = nil })
+			}
+			h := make([][2]string, 0, len(tt.lines))
+			for _, l := range tt.lines {
+				h = append(h, [2]string{"X-Forwarded-Client-Cert", l})
+			}
+			id, err := a.Authenticate(headerRequest(proxyAddr, h...))
+			if tt.want == "" {
+				assert.ErrorIs(t, err, httpauth.ErrNotVerified)
+				assert.Equal(t, http.StatusUnauthorized, statusOf(t, err))
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, id.Certificate.Subject.CommonName)
+		})
+	}
+}
+
+func TestXFCC02_QuotedValuesNeverBecomeKeys(t *testing.T) {
+	pki := testpki.MustSet(t)
+	a, _ := headerAuth(t, pki, httpauth.Source{Preset: httpauth.PresetEnvoy}, func(c *httpauth.Config) { c.Roots = pki.Intermediate.Pool() })
+	values := []string{
+		`Subject="CN=x;Cert=` + nginxEscape(pki.Forged.PEM()) + `";Cert="` + nginxEscape(pki.Alice.PEM()) + `"`,
+		`Subject="CN=\"q\",O=a;b=c";URI=spiffe://td/a=b;Cert="` + nginxEscape(pki.Alice.PEM()) + `"`,
+		`By=spiffe://p;Hash=` + xfccHash(pki.Alice.Cert) + `;Cert="` + nginxEscape(pki.Alice.PEM()) + `";Subject="";URI=;DNS=a;DNS=b`,
+	}
+	for _, v := range values {
+		id, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-Forwarded-Client-Cert", v}))
+		require.NoError(t, err, v)
+		assert.Equal(t, "alice", id.Certificate.Subject.CommonName)
+	}
+}
+
+func TestXFCC04_TextOnlyElementIsNoIdentity(t *testing.T) {
+	pki := testpki.MustSet(t)
+	a, authz := headerAuth(t, pki, httpauth.Source{Preset: httpauth.PresetEnvoy})
+	_, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-Forwarded-Client-Cert",
+		`By=spiffe://cluster.local/ns/default/sa/default;Hash=` + strings.Repeat("a", 64) + `;Subject="CN=alice";URI=spiffe://cluster.local/ns/default/sa/alice;DNS=alice.example.com`}))
+	assert.ErrorIs(t, err, httpauth.ErrNoCertificate)
+	assert.Equal(t, http.StatusUnauthorized, statusOf(t, err))
+	assert.Zero(t, authz.calls.Load())
+}
+
+func TestXFCCMalformedElementRefused(t *testing.T) {
+	pki := testpki.MustSet(t)
+	a, _ := headerAuth(t, pki, httpauth.Source{Preset: httpauth.PresetEnvoy})
+	cert := nginxEscape(pki.Alice.PEM())
+	for _, v := range []string{
+		b64(pki.Alice.Cert), // Cloud Foundry's bare base64, not XFCC
+		`Cert="` + cert,     // unterminated quote
+		`Cert="` + cert + `"x;Hash=1`,
+		`Cert="` + cert + `";Cert="` + cert + `"`,
+		`Chain="` + cert + `";Chain="` + cert + `"`,
+		`Cert="` + cert + `";Chain="` + nginxEscape(pki.Bob.ChainPEM()) + `"`,
+		`Cert="` + nginxEscape(pki.Alice.ChainPEM()) + `"`, // Cert holds one certificate only
+		`=x;Cert="` + cert + `"`,
+		`Cert="` + cert + `",`,
+		`Hash;Cert="` + cert + `"`,
+		strings.Repeat("Hash=1,", httpauth.MaxXFCCElements) + `Cert="` + cert + `"`,
+	} {
+		_, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-Forwarded-Client-Cert", v}))
+		assert.ErrorIs(t, err, httpauth.ErrHeaderMalformed, truncateForMsg(v))
+		assert.Equal(t, http.StatusUnauthorized, statusOf(t, err))
+	}
+}
+
+func truncateForMsg(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}
+
+// assertHashRefused checks that an element whose Hash does not vouch for
+// its certificate is refused as malformed, for the given reason, before
+// the authorizer sees it.
+func assertHashRefused(t *testing.T, pki *testpki.Set, value, reason string) {
+	t.Helper()
+	a, authz := envoyAuth(t, pki)
+	id, err := a.Authenticate(headerRequest(proxyAddr, [2]string{xfccHeader, value}))
+	assert.Nil(t, id)
+	assert.ErrorIs(t, err, httpauth.ErrHeaderMalformed)
+	assert.ErrorContains(t, err, reason)
+	assert.Equal(t, http.StatusUnauthorized, statusOf(t, err))
+	assert.Zero(t, authz.calls.Load(), "the authorizer saw an inconsistent element")
+}
+
 func TestXFCCHashMismatch(t *testing.T) {
 	pki := testpki.MustSet(t)
 	cert := `Cert="` + nginxEscape(pki.Alice.PEM()) + `"`
@@ -52,13 +161,7 @@ func TestXFCCHashMismatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			a, authz := envoyAuth(t, pki)
-			id, err := a.Authenticate(headerRequest(proxyAddr, [2]string{xfccHeader, tt.value}))
-			assert.Nil(t, id)
-			assert.ErrorIs(t, err, httpauth.ErrHeaderMalformed)
-			assert.ErrorContains(t, err, "does not match "+tt.from)
-			assert.Equal(t, http.StatusUnauthorized, statusOf(t, err))
-			assert.Zero(t, authz.calls.Load(), "the authorizer saw an inconsistent element")
+			assertHashRefused(t, pki, tt.value, "does not match "+tt.from)
 		})
 	}
 }
@@ -88,13 +191,7 @@ func TestXFCCHashMalformed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			a, authz := envoyAuth(t, pki)
-			id, err := a.Authenticate(headerRequest(proxyAddr, [2]string{xfccHeader, tt.value}))
-			assert.Nil(t, id)
-			assert.ErrorIs(t, err, httpauth.ErrHeaderMalformed)
-			assert.ErrorContains(t, err, tt.reason)
-			assert.Equal(t, http.StatusUnauthorized, statusOf(t, err))
-			assert.Zero(t, authz.calls.Load())
+			assertHashRefused(t, pki, tt.value, tt.reason)
 		})
 	}
 

@@ -315,7 +315,7 @@ func (ad Adapter[C, O]) upgrade(t *testing.T) {
 				got := Receive(t, results)
 				var e *httpauth.Error
 				require.ErrorAs(t, got.err, &e)
-				assert.Equal(t, tt.status, e.StatusCode())
+				assert.Equal(t, tt.status, e.ResponseStatus())
 				return
 			}
 			conn, resp, err := ad.DialAs(t, srv, set, tt.leaf, nil)

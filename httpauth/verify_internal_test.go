@@ -56,7 +56,7 @@ func newFuzzVerifier(f *testing.F) *fuzzVerifier {
 func (v *fuzzVerifier) check(t *testing.T, id *Identity, err error) {
 	if err != nil {
 		var e *Error
-		if !errors.As(err, &e) || e.StatusCode() != http.StatusUnauthorized {
+		if !errors.As(err, &e) || e.ResponseStatus() != http.StatusUnauthorized {
 			t.Fatalf("refusal is not a 401 *Error: %v", err)
 		}
 		if !errors.Is(err, ErrNotVerified) && !errors.Is(err, ErrNoCertificate) {

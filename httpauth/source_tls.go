@@ -1,7 +1,6 @@
 package httpauth
 
 import (
-	"crypto/x509"
 	"fmt"
 	"net/http"
 )
@@ -40,17 +39,13 @@ func (a *Authenticator) fromTLS(r *http.Request) (*Identity, error) {
 		}
 		return a.newIdentity(leaf, "", chain, "", true), nil
 	}
-	// A client reconnecting with the same leaf is verified once. The key is
-	// the leaf alone: once it chained to these roots, the intermediates it
-	// is presented with later do not change that, and a client cannot grow
-	// the cache by varying them. The clock is re-checked on every hit.
+	// A success is keyed by the leaf alone, a refusal by everything
+	// presented (see verdictCache).
 	leafKey := string(leaf.Raw)
 	key := cacheKey{tls: true, value: leafKey}
 	if e, ok := a.cache.get(key, roots); ok && a.checkChain(e.chain) == nil {
 		return a.newIdentity(e.leaf, e.fingerprint, e.chain, "", true), nil
 	}
-	// A refusal is keyed by everything presented: the same leaf may pass
-	// with the intermediate it lacked the first time.
 	failKey := a.cache.tlsFailureKey(leafKey, r.TLS.PeerCertificates)
 	if e, ok := a.cache.failed(failKey, roots); ok {
 		return nil, e
@@ -62,18 +57,4 @@ func (a *Authenticator) fromTLS(r *http.Request) (*Identity, error) {
 		return nil, e
 	}
 	return a.remember(key, roots, leaf, chain, "", true), nil
-}
-
-// checkVerifiedLeaf applies the leaf policy of verifyLeaf to a chain the
-// TLS layer built: a CA certificate passes only as the whole chain, that
-// is, as one of the listener's ClientCAs itself.
-func checkVerifiedLeaf(leaf *x509.Certificate, chain []*x509.Certificate) error {
-	isCA, err := checkLeafPolicy(leaf)
-	if err != nil {
-		return err
-	}
-	if isCA && len(chain) != 1 {
-		return fmt.Errorf("%w: certificate %s (serial %s) has CA:TRUE or keyCertSign and is not itself one of the listener's ClientCAs; issue client certificates with CA:FALSE", ErrLeafIsCA, shortFP(leaf), serialHex(leaf))
-	}
-	return nil
 }

@@ -1,8 +1,11 @@
 package httpauth_test
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -75,4 +78,25 @@ func TestCONC01_SharedAuthenticator(t *testing.T) {
 	wg.Wait()
 	require.Empty(t, failures)
 	assert.Len(t, failures, 0)
+}
+
+func TestLoggerRecordsRefusalsWithoutPEM(t *testing.T) {
+	pki := testpki.MustSet(t)
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	a, _ := headerAuth(t, pki, nginxSrc(), func(c *httpauth.Config) { c.Logger = logger })
+	_, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-SSL-Client-Cert", nginxEscape(pki.Bob.ChainPEM())}, [2]string{"X-SSL-Client-Verify", "SUCCESS"}))
+	require.Error(t, err)
+	_, err = a.Authenticate(headerRequest(proxyAddr, [2]string{"X-SSL-Client-Cert", nginxEscape(pki.Expired.ChainPEM())}, [2]string{"X-SSL-Client-Verify", "SUCCESS"}))
+	require.Error(t, err)
+	out := buf.String()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2, "one record per refusal")
+	assert.Contains(t, lines[0], `"status":403`)
+	assert.Contains(t, lines[0], `"fingerprint":"`+httpauth.Fingerprint(pki.Bob.Cert)+`"`)
+	assert.Contains(t, lines[0], `"serial":"`+pki.Bob.Cert.SerialNumber.Text(16)+`"`)
+	assert.Contains(t, lines[0], `"remote_addr":"`+proxyAddr+`"`)
+	assert.Contains(t, lines[1], "certificate expired")
+	assert.NotContains(t, out, "BEGIN")
+	assert.NotContains(t, out, "MII")
 }

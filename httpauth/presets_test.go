@@ -1,0 +1,72 @@
+package httpauth_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/certgate/certgate/httpauth"
+	"github.com/certgate/certgate/internal/testpki"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPresetsAcceptTheirProxysShape(t *testing.T) {
+	pki := testpki.MustSet(t)
+	alice := pki.Alice
+	inter := pki.Intermediate.Cert
+	tests := []struct {
+		preset   string
+		headers  [][2]string
+		leafOnly bool // the proxy forwards no chain: the intermediate must be a configured root
+	}{
+		{httpauth.PresetNginx, [][2]string{{"X-SSL-Client-Cert", nginxEscape(alice.ChainPEM())}, {"X-SSL-Client-Verify", "SUCCESS"}}, false},
+		{httpauth.PresetAWSALB, [][2]string{{"X-Amzn-Mtls-Clientcert", awsEscape(alice.ChainPEM())}}, false},
+		{httpauth.PresetEnvoy, [][2]string{{"X-Forwarded-Client-Cert", `By=spiffe://proxy;Hash=` + xfccHash(alice.Cert) + `;Chain="` + nginxEscape(alice.ChainPEM()) + `";Subject="CN=alice"`}}, false},
+		{httpauth.PresetCloudflare, [][2]string{{"Cf-Client-Cert-Der-Base64", b64(alice.Cert)}}, true},
+		{httpauth.PresetTraefik, [][2]string{{"X-Forwarded-Tls-Client-Cert", b64(alice.Cert) + "," + b64(inter)}}, false},
+		{httpauth.PresetHAProxy, [][2]string{{"X-SSL-Client-Cert", b64(alice.Cert)}, {"X-SSL-Client-Chain", b64(inter)}, {"X-SSL-Client-Verify", "0"}}, false},
+		{httpauth.PresetCaddy, [][2]string{{"X-Client-Cert", b64(alice.Cert)}}, true},
+		{httpauth.PresetApache, [][2]string{{"X-SSL-Client-Cert", folded(alice.PEM())}, {"X-SSL-Client-Chain", folded(testpki.PEM(inter))}, {"X-SSL-Client-Verify", "SUCCESS"}}, false},
+		{httpauth.PresetRFC9440, [][2]string{{"Client-Cert", sfBytes(alice.Cert)}, {"Client-Cert-Chain", sfBytes(inter) + ", " + sfBytes(pki.Root.Cert)}}, false},
+		{httpauth.PresetGCP, [][2]string{{"Client-Cert", sfBytes(alice.Cert)}, {"Client-Cert-Chain", sfBytes(inter)}}, false},
+	}
+	require.Len(t, tests, len(httpauth.Presets()), "every preset has a case")
+	for _, tt := range tests {
+		t.Run(tt.preset, func(t *testing.T) {
+			t.Parallel()
+			wantChain := 3 // leaf, intermediate, root
+			a, _ := headerAuth(t, pki, httpauth.Source{Preset: tt.preset}, func(c *httpauth.Config) {
+				c.IncludeChain = true
+				if tt.leafOnly {
+					c.Roots = pki.Intermediate.Pool()
+					wantChain = 2
+				}
+			})
+			id, err := a.Authenticate(headerRequest(proxyAddr, tt.headers...))
+			require.NoError(t, err)
+			assert.Equal(t, "alice", id.Certificate.Subject.CommonName)
+			assert.Equal(t, httpauth.Fingerprint(alice.Cert), id.Fingerprint)
+			assert.Equal(t, http.CanonicalHeaderKey(tt.headers[0][0]), id.Header)
+			assert.True(t, id.Verified)
+			assert.Len(t, id.Chain, wantChain)
+		})
+	}
+}
+
+func TestPresetNamesAreCaseInsensitive(t *testing.T) {
+	pki := testpki.MustSet(t)
+	a, _ := headerAuth(t, pki, httpauth.Source{Preset: "AWS-ALB"})
+	_, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-Amzn-Mtls-Clientcert", awsEscape(pki.Alice.ChainPEM())}))
+	assert.NoError(t, err)
+}
+
+func TestSourceHeaderOverridesPresetHeader(t *testing.T) {
+	pki := testpki.MustSet(t)
+	// ALB lets operators rename the header; nginx users pick their own.
+	a, _ := headerAuth(t, pki, httpauth.Source{Preset: httpauth.PresetAWSALB, Header: "x-client-leaf"})
+	_, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-Amzn-Mtls-Clientcert", awsEscape(pki.Alice.ChainPEM())}))
+	assert.ErrorIs(t, err, httpauth.ErrHeaderMissing)
+	id, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-Client-Leaf", awsEscape(pki.Alice.ChainPEM())}))
+	require.NoError(t, err)
+	assert.Equal(t, "X-Client-Leaf", id.Header)
+}

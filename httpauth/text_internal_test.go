@@ -1,0 +1,14 @@
+package httpauth
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestTruncateEdges(t *testing.T) {
+	s32 := strings.Repeat("x", 32)
+	assert.Equal(t, s32, truncate(s32))
+	assert.Equal(t, s32+"…", truncate(s32+"y"))
+}

@@ -61,53 +61,6 @@ type watchKind[T any] struct {
 	closed   string                                    // "every client certificate is refused"
 }
 
-// Notifier is implemented by sources whose data changes at run time
-// ([FileRoots], [CRLFiles], [DenyListFile], [OCSP],
-// [CRLDistributionPoints]). Changed returns a channel
-// that is closed when the data in force next changes, found when the
-// source is next consulted, so a holder of live connections can check
-// them again ([Authenticator.Recheck]) instead of polling blindly.
-type Notifier interface {
-	Changed() <-chan struct{}
-}
-
-// FileOption configures the file-backed sources [NewFileRoots],
-// [NewCRLFiles] and [NewDenyListFile].
-type FileOption func(*fileSettings)
-
-type fileSettings struct {
-	grace  time.Duration
-	logger *slog.Logger
-	now    func() time.Time
-}
-
-// WithGrace sets how long the last good content stays in force while the
-// file cannot be loaded. Zero fails closed at the first failed reload;
-// negative makes the constructor fail. Without this option:
-// DefaultRootsGrace.
-func WithGrace(d time.Duration) FileOption {
-	return func(s *fileSettings) { s.grace = d }
-}
-
-// WithReloadLogger sends one record per change of state: Warn when the
-// file is first found bad (with the error) or empty, Error when the grace
-// period ends, Info when a good file is loaded again. An ordinary change
-// from one good content to another is not logged. Nil: silent, as without
-// this option.
-func WithReloadLogger(l *slog.Logger) FileOption {
-	return func(s *fileSettings) { s.logger = l }
-}
-
-// withClock replaces time.Now, so tests can step through intervals and
-// grace periods without sleeping.
-func withClock(now func() time.Time) FileOption {
-	return func(s *fileSettings) {
-		if now != nil {
-			s.now = now
-		}
-	}
-}
-
 func newWatched[T any](kind watchKind[T], path string, interval time.Duration, opts []FileOption) watched[T] {
 	s := fileSettings{grace: DefaultRootsGrace, now: time.Now}
 	for _, o := range opts {
@@ -265,31 +218,6 @@ func (w *watched[T]) store(s *watchState[T]) {
 // changes returns a channel closed at the next change of the value in
 // force. Changes are found when the file is checked, on demand.
 func (w *watched[T]) changes() <-chan struct{} { return w.changed.wait() }
-
-// signal is a broadcast of "something changed": wait returns a channel
-// that the next fire closes. The zero value is ready to use.
-type signal struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func (s *signal) wait() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ch == nil {
-		s.ch = make(chan struct{})
-	}
-	return s.ch
-}
-
-func (s *signal) fire() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ch != nil {
-		close(s.ch)
-		s.ch = nil
-	}
-}
 
 func (w *watched[T]) log(level slog.Level, msg string, attrs ...slog.Attr) {
 	if w.logger == nil {

@@ -75,8 +75,9 @@ func (c *CRLFiles) Err() error { return c.w.err() }
 // CheckRevocation looks every certificate of chain but the root up in the
 // CRL of its issuer.
 func (c *CRLFiles) CheckRevocation(_ context.Context, chain []*x509.Certificate) RevocationAnswer {
-	set, loadErr := c.w.current()
 	now := c.w.now()
+	st := c.w.stateAt(now)
+	set, loadErr := st.val, st.err
 	for i := 0; i+1 < len(chain); i++ {
 		cert, issuer := chain[i], chain[i+1]
 		crl := set.find(cert, issuer)

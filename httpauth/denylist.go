@@ -183,7 +183,7 @@ func (f *DenyListFile) Err() error { return f.w.err() }
 // CheckRevocation answers as the list in force does; after a failed
 // file's grace period, unknown.
 func (f *DenyListFile) CheckRevocation(ctx context.Context, chain []*x509.Certificate) RevocationAnswer {
-	s := f.w.currentState()
+	s := f.w.stateAt(f.w.now())
 	if s.closed {
 		return RevocationAnswer{Status: RevocationUnknown, Detail: strings.TrimPrefix(s.err.Error(), "httpauth: ")}
 	}

@@ -1,8 +1,11 @@
 package httpauth_test
 
 import (
+	"crypto/tls"
+	"io"
 	"math/big"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/certgate/certgate/httpauth"
@@ -47,5 +50,49 @@ func BenchmarkRevocationCRL100k(b *testing.B) {
 				b.Run(mode+"/"+cache.name+"/"+rev.name, func(b *testing.B) { benchAuth(b, warm(b, a, r), r, true) })
 			}
 		}
+	}
+}
+
+// BenchmarkRevocationCRL100kHTTP is the same comparison one level up: a
+// request of a keep-alive client over loopback TLS through the middleware,
+// the path a request really takes, with and without the 100,000-entry CRL.
+func BenchmarkRevocationCRL100kHTTP(b *testing.B) {
+	pki := testpki.MustSet(b)
+	serials := make([]*big.Int, 100_000)
+	for i := range serials {
+		serials[i] = big.NewInt(int64(1_000_000 + i))
+	}
+	crls := mustCRLFiles(b, crlDir(b, crlOf(b, pki.Root.Cert, pki.Root.Key), crlOf(b, pki.Intermediate.Cert, pki.Intermediate.Key, serials...)))
+	for _, rev := range []struct {
+		name     string
+		checkers []httpauth.RevocationChecker
+	}{{"none", nil}, {"crl-100k", []httpauth.RevocationChecker{crls}}} {
+		b.Run(rev.name, func(b *testing.B) {
+			a := mustNew(b, httpauth.Config{Roots: pki.Root.Pool(), Revocation: rev.checkers})
+			srv := httptest.NewUnstartedServer(a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {})))
+			var err error
+			srv.TLS, err = a.TLSConfig(pki.Server.TLSCertificate())
+			if err != nil {
+				b.Fatal(err)
+			}
+			srv.StartTLS()
+			defer srv.Close()
+			cfg := &tls.Config{RootCAs: pki.Root.Pool(), Certificates: []tls.Certificate{pki.Alice.TLSCertificate()}}
+			tr := &http.Transport{TLSClientConfig: cfg}
+			defer tr.CloseIdleConnections()
+			client := &http.Client{Transport: tr}
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := client.Get(srv.URL)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+		})
 	}
 }

@@ -106,12 +106,14 @@ func (w *watched[T]) load() error {
 // current returns the value in force and why it is not the file's current
 // content (nil when it is), reloading first when the interval has passed.
 func (w *watched[T]) current() (T, error) {
-	s := w.currentState()
+	s := w.stateAt(w.now())
 	return s.val, s.err
 }
 
-func (w *watched[T]) currentState() *watchState[T] {
-	if now := w.now(); now.UnixNano() >= w.next.Load() && w.mu.TryLock() {
+// stateAt is current for a caller that has read the clock itself: on a
+// cache hit a clock read is a good part of a request's cost.
+func (w *watched[T]) stateAt(now time.Time) *watchState[T] {
+	if now.UnixNano() >= w.next.Load() && w.mu.TryLock() {
 		// TryLock: while one caller reloads, the others use the old value.
 		w.reload(now)
 		w.mu.Unlock()

@@ -1,6 +1,7 @@
 package httpauth_test
 
 import (
+	"crypto/elliptic"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -138,8 +139,8 @@ func TestCRLDistributionPointWrongIssuer(t *testing.T) {
 	require.NoError(t, err)
 	// Name and key identifier of the intermediate, another key: only the
 	// signature tells them apart.
-	key := p256(t)
-	forged := mint(t, &x509.Certificate{
+	key := testpki.ECKey(t, elliptic.P256())
+	forged := testpki.Sign(t, &x509.Certificate{
 		Subject: f.inter.Cert.Subject, SubjectKeyId: f.inter.Cert.SubjectKeyId,
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}, nil, key.Public(), key)

@@ -95,7 +95,7 @@ func TestHostileKeepAliveClients(t *testing.T) {
 		l := hostileLoad{mode: "tls", url: srv.URL, conns: conns, valid: client("alice", pki.Alice.TLSCertificate())}
 		for i, h := range chains {
 			l.control = append(l.control, client(fmt.Sprintf("bob %d", i), pki.Bob.TLSCertificate()))
-			l.hostile = append(l.hostile, client(h.name, h.tlsCertificate()))
+			l.hostile = append(l.hostile, client(h.name, h.TLSCertificate()))
 		}
 		l.run(t)
 	})
@@ -119,7 +119,7 @@ func TestHostileKeepAliveClients(t *testing.T) {
 		l := hostileLoad{mode: "header", url: srv.URL, conns: conns, valid: client("alice", alice)}
 		for i, h := range chains {
 			l.control = append(l.control, client(fmt.Sprintf("bob %d", i), bob))
-			l.hostile = append(l.hostile, client(h.name, h.certs))
+			l.hostile = append(l.hostile, client(h.name, h.Certs))
 		}
 		l.run(t)
 	})

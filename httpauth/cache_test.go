@@ -154,14 +154,14 @@ func (s *swappableRoots) Set(p *x509.CertPool) {
 func TestHostileChainNegativeCache(t *testing.T) {
 	t.Parallel()
 	pki := testpki.MustSet(t)
-	chain := sharedKeyChain(t, pki, ecKey(t, elliptic.P521()), 4)
+	chain := testpki.SharedKeyChain(t, pki, testpki.ECKey(t, elliptic.P521()), 4).Certs
 	clock := &fakeClock{t: time.Now()}
 	roots := &swappableRoots{pool: pki.Root.Pool()}
 	header := mustNew(t, httpauth.Config{Source: httpauth.Source{Preset: httpauth.PresetAWSALB, TrustedProxies: loopback}, RootsProvider: roots, Now: clock.Now})
 	direct := mustNew(t, httpauth.Config{RootsProvider: roots, Now: clock.Now})
 	modes := map[string]func() error{
 		"header": func() error {
-			_, err := header.Authenticate(headerRequest(proxyAddr, [2]string{"X-Amzn-Mtls-Clientcert", chain.pemChain()}))
+			_, err := header.Authenticate(headerRequest(proxyAddr, [2]string{"X-Amzn-Mtls-Clientcert", awsEscape(testpki.PEM(chain...))}))
 			return err
 		},
 		"tls": func() error {

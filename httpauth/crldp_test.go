@@ -1,14 +1,12 @@
 package httpauth_test
 
 import (
+	"crypto/elliptic"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
-	"net/http"
-	"sync"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/certgate/certgate/httpauth"
@@ -19,48 +17,9 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
-func TestCRLDistributionPointGood(t *testing.T) {
-	leakCheck(t)
-	f := newRevFixture(t)
-	d := f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{})
+func TestCRLDistributionPointGood(t *testing.T) { testGood(t, crldpChecker) }
 
-	assert.NoError(t, f.authenticate(t, f.leaf, d))
-	assert.Equal(t, int32(2), f.crl.hits.Load(), "the intermediate's CRL and the root's")
-
-	code, refusal := f.overTLS(t, f.leaf, d)
-	assert.Equal(t, http.StatusOK, code)
-	assert.Nil(t, refusal)
-	assert.Equal(t, int32(2), f.crl.hits.Load(), "answered from the cache")
-}
-
-func TestCRLDistributionPointRevoked(t *testing.T) {
-	leakCheck(t)
-	tests := []struct {
-		name    string
-		path    string
-		revoked func(f *revFixture) *x509.Certificate
-	}{
-		{"revoked leaf", "/inter.crl", func(f *revFixture) *x509.Certificate { return f.leaf.Cert }},
-		{"revoked intermediate", "/root.crl", func(f *revFixture) *x509.Certificate { return f.inter.Cert }},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			f := newRevFixture(t)
-			f.crl.revoke(tt.path, tt.revoked(f))
-			d := f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{})
-
-			err := f.authenticate(t, f.leaf, d)
-			assertRefused(t, err, httpauth.ErrRevoked)
-			assert.ErrorContains(t, err, tt.revoked(f).SerialNumber.Text(16))
-			assertRefused(t, f.authenticate(t, f.leaf, httpauth.FailOpen(d)), httpauth.ErrRevoked)
-
-			code, refusal := f.overTLS(t, f.leaf, d)
-			assert.Equal(t, http.StatusUnauthorized, code)
-			assert.ErrorIs(t, refusal, httpauth.ErrRevoked)
-		})
-	}
-}
+func TestCRLDistributionPointRevoked(t *testing.T) { testRevoked(t, crldpChecker) }
 
 func TestCRLDistributionPointServedAsPEM(t *testing.T) {
 	leakCheck(t)
@@ -74,30 +33,9 @@ func TestCRLDistributionPointServedAsPEM(t *testing.T) {
 	assertRefused(t, f.authenticate(t, f.leaf, d), httpauth.ErrRevoked)
 }
 
-func TestCRLDistributionPointLeafOnly(t *testing.T) {
-	leakCheck(t)
-	f := newRevFixture(t)
-	f.crl.revoke("/root.crl", f.inter.Cert)
-	assert.NoError(t, f.authenticate(t, f.leaf, f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{LeafOnly: true})))
-	assert.Equal(t, int32(1), f.crl.hits.Load())
-	assertRefused(t, f.authenticate(t, f.leaf, f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{})), httpauth.ErrRevoked)
-}
+func TestCRLDistributionPointLeafOnly(t *testing.T) { testLeafOnly(t, crldpChecker) }
 
-func TestCRLDistributionPointUnreachable(t *testing.T) {
-	leakCheck(t)
-	f := newRevFixture(t)
-	down := f.mintLeaf(t, testpki.WithCRLDistributionPoints(closedURL(t, "/inter.crl")))
-	d := f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{LeafOnly: true})
-
-	err := f.authenticate(t, down, d)
-	assertRefused(t, err, httpauth.ErrRevocationUnknown)
-	assert.ErrorContains(t, err, "no valid CRL")
-	assert.NoError(t, f.authenticate(t, down, httpauth.FailOpen(d)), "FailOpen lets an unknown chain pass")
-
-	code, refusal := f.overTLS(t, down, d)
-	assert.Equal(t, http.StatusUnauthorized, code)
-	assert.ErrorIs(t, refusal, httpauth.ErrRevocationUnknown)
-}
+func TestCRLDistributionPointUnreachable(t *testing.T) { testUnreachable(t, crldpChecker) }
 
 func TestCRLDistributionPointOnlyHTTP(t *testing.T) {
 	leakCheck(t)
@@ -132,14 +70,11 @@ func TestCRLDistributionPointOnlyHTTP(t *testing.T) {
 func TestCRLDistributionPointWrongIssuer(t *testing.T) {
 	leakCheck(t)
 	f := newRevFixture(t)
-	other, err := testpki.NewRoot(testpki.WithCN("other root"))
-	require.NoError(t, err)
-	twin, err := f.root.Intermediate(testpki.WithSubject(f.inter.Cert.Subject))
-	require.NoError(t, err)
+	other, twin := f.impostors(t)
 	// Name and key identifier of the intermediate, another key: only the
 	// signature tells them apart.
-	key := p256(t)
-	forged := mint(t, &x509.Certificate{
+	key := testpki.ECKey(t, elliptic.P256())
+	forged := testpki.Sign(t, &x509.Certificate{
 		Subject: f.inter.Cert.Subject, SubjectKeyId: f.inter.Cert.SubjectKeyId,
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}, nil, key.Public(), key)
@@ -168,25 +103,10 @@ func TestCRLDistributionPointWrongIssuer(t *testing.T) {
 }
 
 func TestCRLDistributionPointCached(t *testing.T) {
-	leakCheck(t)
-	f := newRevFixture(t)
-	d := f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{LeafOnly: true, MaxAge: 24 * time.Hour})
-
-	for range 3 {
-		assert.NoError(t, f.authenticate(t, f.leaf, d))
-	}
-	bob := f.mintLeaf(t, testpki.WithCN("bob"))
-	assert.NoError(t, f.authenticate(t, bob, d))
-	assert.Equal(t, int32(1), f.crl.hits.Load(), "one fetch per URL, whichever certificate names it")
-
-	f.crl.revoke("/inter.crl", f.leaf.Cert)
-	f.clock.Advance(30 * time.Minute)
-	assert.NoError(t, f.authenticate(t, f.leaf, d), "the cached CRL stands until its nextUpdate")
-	assert.Equal(t, int32(1), f.crl.hits.Load())
-
-	f.clock.Advance(31 * time.Minute)
-	assertRefused(t, f.authenticate(t, f.leaf, d), httpauth.ErrRevoked)
-	assert.Equal(t, int32(2), f.crl.hits.Load())
+	f, d := testCachedUntilNextUpdate(t, crldpChecker)
+	// A CRL speaks for every certificate that names its URL.
+	assert.NoError(t, f.authenticate(t, f.mintLeaf(t, testpki.WithCN("bob")), d))
+	assert.Equal(t, int32(2), f.crl.hits.Load(), "one fetch per URL, whichever certificate names it")
 }
 
 func TestCRLDistributionPointRefreshedInBackground(t *testing.T) {
@@ -214,66 +134,11 @@ func TestCRLDistributionPointStale(t *testing.T) {
 	assertRefused(t, f.authenticate(t, f.leaf, d), httpauth.ErrRevocationUnknown)
 }
 
-func TestCRLDistributionPointHuge(t *testing.T) {
-	leakCheck(t)
-	tests := []struct {
-		name   string
-		behave behaviour
-	}{
-		{"streamed past the cap", huge(10<<20 + 1)},
-		{"announced past the cap", announcedHuge(1 << 30)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			f := newRevFixture(t)
-			f.crl.set(func(c *crlServer) { c.behave = tt.behave })
-			d := f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{LeafOnly: true})
-			ans := d.CheckRevocation(t.Context(), f.chain(f.leaf))
-			assert.Equal(t, httpauth.RevocationUnknown, ans.Status)
-			assert.Contains(t, ans.Detail, "exceeds the cap")
-		})
-	}
-}
+func TestCRLDistributionPointHuge(t *testing.T) { testHugeAnswer(t, crldpChecker) }
 
-func TestCRLDistributionPointSlow(t *testing.T) {
-	leakCheck(t)
-	f := newRevFixture(t)
-	f.crl.set(func(c *crlServer) { c.behave = slow })
-	d := f.newCRLDP(t, httpauth.CRLDistributionPointsConfig{LeafOnly: true, Timeout: 50 * time.Millisecond})
-	ans := d.CheckRevocation(t.Context(), f.chain(f.leaf))
-	assert.Equal(t, httpauth.RevocationUnknown, ans.Status)
-	assert.Contains(t, ans.Detail, "deadline exceeded")
-	assertRefused(t, f.authenticate(t, f.leaf, d), httpauth.ErrRevocationUnknown)
-}
+func TestCRLDistributionPointSlow(t *testing.T) { testSlowServer(t, crldpChecker) }
 
-func TestCRLDistributionPointOneFetchInFlight(t *testing.T) {
-	f := newRevFixture(t)
-	leaves := make([]*testpki.Leaf, 16)
-	for i := range leaves {
-		leaves[i] = f.mintLeaf(t)
-	}
-	synctest.Test(t, func(t *testing.T) {
-		gate := make(chan struct{})
-		d, err := httpauth.NewCRLDistributionPoints(httpauth.CRLDistributionPointsConfig{LeafOnly: true, Client: gatedClient(f.crl, gate), Now: f.clock.Now})
-		require.NoError(t, err)
-
-		answers := make([]httpauth.RevocationAnswer, len(leaves))
-		var wg sync.WaitGroup
-		for i, leaf := range leaves {
-			wg.Go(func() { answers[i] = d.CheckRevocation(t.Context(), f.chain(leaf)) })
-		}
-		synctest.Wait()
-		close(gate)
-		wg.Wait()
-		httpauth.WaitFetches(d)
-
-		assert.Equal(t, int32(1), f.crl.hits.Load())
-		for _, a := range answers {
-			assert.Equal(t, httpauth.RevocationGood, a.Status, a.Detail)
-		}
-	})
-}
+func TestCRLDistributionPointOneFetchInFlight(t *testing.T) { testOneFetchInFlight(t, crldpChecker) }
 
 var oidIDP = asn1.ObjectIdentifier{2, 5, 29, 28}
 

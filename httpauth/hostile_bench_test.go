@@ -25,17 +25,17 @@ import (
 
 type hostileCase struct {
 	name  string
-	chain hostile
+	chain []*x509.Certificate
 }
 
 func hostileCases(b *testing.B, pki *testpki.Set) []hostileCase {
 	return []hostileCase{
-		{"shared-key-rsa-e2^31-1", sharedKeyChain(b, pki, rsaKeyWithExponent(b, 1<<31-1), 4)},
-		{"shared-key-p521", sharedKeyChain(b, pki, ecKey(b, elliptic.P521()), 4)},
-		{"oversize-rsa-16384", oversizeRSAChain(b, pki, 16384)},
-		{"distinct-intermediates-8", distinctIntermediates(b, pki, 8)},
-		{"distinct-intermediates-4", distinctIntermediates(b, pki, 4)},
-		{"forged-under-real-intermediate", sandwich(b, pki, 3)},
+		{"shared-key-rsa-e2^31-1", testpki.SharedKeyChain(b, pki, testpki.RSAKeyWithExponent(b, 1<<31-1), 4).Certs},
+		{"shared-key-p521", testpki.SharedKeyChain(b, pki, testpki.ECKey(b, elliptic.P521()), 4).Certs},
+		{"oversize-rsa-16384", testpki.OversizeRSAChain(b, pki, 16384).Certs},
+		{"distinct-intermediates-8", testpki.DistinctIntermediates(b, pki, 8).Certs},
+		{"distinct-intermediates-4", testpki.DistinctIntermediates(b, pki, 4).Certs},
+		{"forged-under-real-intermediate", testpki.ForgedUnderRealIntermediate(b, pki, 3).Certs},
 	}
 }
 
@@ -53,7 +53,7 @@ func BenchmarkHostileHeader(b *testing.B) {
 	b.Run("valid/uncached", func(b *testing.B) { benchAuth(b, auth(-1), valid, true) })
 	b.Run("valid/cached", func(b *testing.B) { benchAuth(b, warm(b, auth(0), valid), valid, true) })
 	for _, c := range hostileCases(b, pki) {
-		r := request(c.chain.pemChain())
+		r := request(awsEscape(testpki.PEM(c.chain...)))
 		b.Run(c.name+"/x509", func(b *testing.B) { benchX509(b, pki, c.chain) })
 		b.Run(c.name+"/first-seen", func(b *testing.B) { benchAuth(b, auth(-1), r, false) })
 		b.Run(c.name+"/repeated", func(b *testing.B) { benchAuth(b, warm(b, auth(0), r), r, false) })
@@ -94,7 +94,7 @@ func benchAuth(b *testing.B, a *httpauth.Authenticator, r *http.Request, wantOK 
 }
 
 // benchX509 is crypto/x509 alone on the presented chain.
-func benchX509(b *testing.B, pki *testpki.Set, chain hostile) {
+func benchX509(b *testing.B, pki *testpki.Set, chain []*x509.Certificate) {
 	roots := pki.Root.Pool()
 	for b.Loop() {
 		pool := x509.NewCertPool()

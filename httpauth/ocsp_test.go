@@ -5,11 +5,8 @@ import (
 	"crypto"
 	"crypto/x509"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/certgate/certgate/httpauth"
@@ -26,18 +23,8 @@ func signer(cert *x509.Certificate, key crypto.Signer, embed bool) func(*testpki
 }
 
 func TestOCSPGood(t *testing.T) {
-	leakCheck(t)
-	f := newRevFixture(t)
-	o := f.newOCSP(t, httpauth.OCSPConfig{})
-
-	assert.NoError(t, f.authenticate(t, f.leaf, o))
-	assert.Equal(t, int32(2), f.ocsp.hits.Load(), "the leaf and the intermediate, each asked once")
+	f := testGood(t, ocspChecker)
 	assert.Equal(t, f.ocsp.hits.Load(), f.ocsp.gets.Load(), "short requests go by GET")
-
-	code, refusal := f.overTLS(t, f.leaf, o)
-	assert.Equal(t, http.StatusOK, code)
-	assert.Nil(t, refusal)
-	assert.Equal(t, int32(2), f.ocsp.hits.Load(), "answered from the cache")
 }
 
 func TestOCSPSignalsNewAnswers(t *testing.T) {
@@ -51,61 +38,11 @@ func TestOCSPSignalsNewAnswers(t *testing.T) {
 	assert.False(t, closed(o.Changed()))
 }
 
-func TestOCSPRevoked(t *testing.T) {
-	leakCheck(t)
-	tests := []struct {
-		name    string
-		revoked func(f *revFixture) *x509.Certificate
-	}{
-		{"revoked leaf", func(f *revFixture) *x509.Certificate { return f.leaf.Cert }},
-		{"revoked intermediate", func(f *revFixture) *x509.Certificate { return f.inter.Cert }},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			f := newRevFixture(t)
-			f.ocsp.revoke(tt.revoked(f))
-			o := f.newOCSP(t, httpauth.OCSPConfig{})
+func TestOCSPRevoked(t *testing.T) { testRevoked(t, ocspChecker) }
 
-			err := f.authenticate(t, f.leaf, o)
-			assertRefused(t, err, httpauth.ErrRevoked)
-			assert.ErrorContains(t, err, tt.revoked(f).SerialNumber.Text(16))
-			assertRefused(t, f.authenticate(t, f.leaf, httpauth.FailOpen(o)), httpauth.ErrRevoked)
+func TestOCSPLeafOnly(t *testing.T) { testLeafOnly(t, ocspChecker) }
 
-			code, refusal := f.overTLS(t, f.leaf, o)
-			assert.Equal(t, http.StatusUnauthorized, code)
-			assert.ErrorIs(t, refusal, httpauth.ErrRevoked)
-		})
-	}
-}
-
-func TestOCSPLeafOnly(t *testing.T) {
-	leakCheck(t)
-	f := newRevFixture(t)
-	f.ocsp.revoke(f.inter.Cert)
-
-	leafOnly := f.newOCSP(t, httpauth.OCSPConfig{LeafOnly: true})
-	assert.NoError(t, f.authenticate(t, f.leaf, leafOnly), "the intermediate is not asked about")
-	assert.Equal(t, int32(1), f.ocsp.hits.Load())
-
-	assertRefused(t, f.authenticate(t, f.leaf, f.newOCSP(t, httpauth.OCSPConfig{})), httpauth.ErrRevoked)
-}
-
-func TestOCSPResponderDown(t *testing.T) {
-	leakCheck(t)
-	f := newRevFixture(t)
-	down := f.mintLeaf(t, testpki.WithOCSPServer(closedURL(t, "/ocsp")))
-	o := f.newOCSP(t, httpauth.OCSPConfig{LeafOnly: true})
-
-	err := f.authenticate(t, down, o)
-	assertRefused(t, err, httpauth.ErrRevocationUnknown)
-	assert.ErrorContains(t, err, "no valid OCSP response")
-	assert.NoError(t, f.authenticate(t, down, httpauth.FailOpen(o)), "FailOpen lets an unknown chain pass")
-
-	code, refusal := f.overTLS(t, down, o)
-	assert.Equal(t, http.StatusUnauthorized, code)
-	assert.ErrorIs(t, refusal, httpauth.ErrRevocationUnknown)
-}
+func TestOCSPResponderDown(t *testing.T) { testUnreachable(t, ocspChecker) }
 
 func TestOCSPNoUsableResponder(t *testing.T) {
 	leakCheck(t)
@@ -136,12 +73,7 @@ func TestOCSPNoUsableResponder(t *testing.T) {
 func TestOCSPWrongIssuerResponseIgnored(t *testing.T) {
 	leakCheck(t)
 	f := newRevFixture(t)
-	other, err := testpki.NewRoot(testpki.WithCN("other root"))
-	require.NoError(t, err)
-	// Same name as the real intermediate, other key: binding by name alone
-	// would take it.
-	twin, err := f.root.Intermediate(testpki.WithSubject(f.inter.Cert.Subject))
-	require.NoError(t, err)
+	other, twin := f.impostors(t)
 	otherDelegate, err := other.Leaf(testpki.WithCN("other responder"), testpki.WithEKU(x509.ExtKeyUsageOCSPSigning))
 	require.NoError(t, err)
 	noEKU, err := f.inter.Leaf(testpki.WithCN("bob")) // a client certificate of the same CA
@@ -231,27 +163,7 @@ func TestOCSPResponseCarryingIssuerCert(t *testing.T) {
 	assertRefused(t, f.authenticate(t, f.leaf, o), httpauth.ErrRevoked)
 }
 
-func TestOCSPCachedUntilNextUpdate(t *testing.T) {
-	leakCheck(t)
-	f := newRevFixture(t)
-	o := f.newOCSP(t, httpauth.OCSPConfig{LeafOnly: true, MaxAge: 24 * time.Hour})
-
-	for range 3 {
-		assert.NoError(t, f.authenticate(t, f.leaf, o))
-	}
-	assert.Equal(t, int32(1), f.ocsp.hits.Load(), "one fetch for three requests")
-
-	// The responder learns of the revocation; the cached good stands
-	// until the response's nextUpdate, an hour after its thisUpdate.
-	f.ocsp.revoke(f.leaf.Cert)
-	f.clock.Advance(30 * time.Minute)
-	assert.NoError(t, f.authenticate(t, f.leaf, o))
-	assert.Equal(t, int32(1), f.ocsp.hits.Load())
-
-	f.clock.Advance(31 * time.Minute)
-	assertRefused(t, f.authenticate(t, f.leaf, o), httpauth.ErrRevoked)
-	assert.Equal(t, int32(2), f.ocsp.hits.Load(), "fetched again once nextUpdate passed")
-}
+func TestOCSPCachedUntilNextUpdate(t *testing.T) { testCachedUntilNextUpdate(t, ocspChecker) }
 
 func TestOCSPMaxAgeBoundsCaching(t *testing.T) {
 	leakCheck(t)
@@ -323,80 +235,11 @@ func TestOCSPFailureRetriedAfter(t *testing.T) {
 	assert.Equal(t, int32(2), f.ocsp.hits.Load())
 }
 
-// roundTripFunc serves requests in memory, so that a test can run inside
-// a synctest bubble, where loopback sockets do not count as blocked.
-type roundTripFunc func(*http.Request) (*http.Response, error)
+func TestOCSPOneFetchInFlight(t *testing.T) { testOneFetchInFlight(t, ocspChecker) }
 
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+func TestOCSPHugeResponse(t *testing.T) { testHugeAnswer(t, ocspChecker) }
 
-// gatedClient serves h after gate closes.
-func gatedClient(h http.Handler, gate <-chan struct{}) *http.Client {
-	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		<-gate
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		return rec.Result(), nil
-	})}
-}
-
-func TestOCSPOneFetchInFlight(t *testing.T) {
-	f := newRevFixture(t)
-	synctest.Test(t, func(t *testing.T) {
-		gate := make(chan struct{})
-		o, err := httpauth.NewOCSP(httpauth.OCSPConfig{LeafOnly: true, Client: gatedClient(f.ocsp, gate), Now: f.clock.Now})
-		require.NoError(t, err)
-
-		answers := make([]httpauth.RevocationAnswer, 16)
-		var wg sync.WaitGroup
-		for i := range answers {
-			wg.Go(func() { answers[i] = o.CheckRevocation(t.Context(), f.chain(f.leaf)) })
-		}
-		synctest.Wait() // every request waits, on the one fetch or on its gate
-		close(gate)
-		wg.Wait()
-		httpauth.WaitFetches(o)
-
-		assert.Equal(t, int32(1), f.ocsp.hits.Load())
-		for _, a := range answers {
-			assert.Equal(t, httpauth.RevocationGood, a.Status, a.Detail)
-		}
-	})
-}
-
-func TestOCSPHugeResponse(t *testing.T) {
-	leakCheck(t)
-	tests := []struct {
-		name   string
-		behave behaviour
-	}{
-		{"streamed past the cap", huge(64<<10 + 1)},
-		{"announced past the cap", announcedHuge(1 << 30)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			f := newRevFixture(t)
-			f.ocsp.set(func(o *ocspResponder) { o.behave = tt.behave })
-			o := f.newOCSP(t, httpauth.OCSPConfig{LeafOnly: true})
-			ans := o.CheckRevocation(t.Context(), f.chain(f.leaf))
-			assert.Equal(t, httpauth.RevocationUnknown, ans.Status)
-			assert.Contains(t, ans.Detail, "exceeds the cap")
-			assertRefused(t, f.authenticate(t, f.leaf, o), httpauth.ErrRevocationUnknown)
-		})
-	}
-}
-
-func TestOCSPSlowResponder(t *testing.T) {
-	leakCheck(t)
-	f := newRevFixture(t)
-	f.ocsp.set(func(o *ocspResponder) { o.behave = slow })
-	o := f.newOCSP(t, httpauth.OCSPConfig{LeafOnly: true, Timeout: 50 * time.Millisecond})
-
-	ans := o.CheckRevocation(t.Context(), f.chain(f.leaf))
-	assert.Equal(t, httpauth.RevocationUnknown, ans.Status)
-	assert.Contains(t, ans.Detail, "deadline exceeded")
-	assert.NoError(t, f.authenticate(t, f.leaf, httpauth.FailOpen(o)))
-}
+func TestOCSPSlowResponder(t *testing.T) { testSlowServer(t, ocspChecker) }
 
 // TestOCSPRequestContextEnds: a request stops waiting when its context
 // ends; the fetch goes on, within its own timeout, for the next request.

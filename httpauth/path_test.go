@@ -1,6 +1,7 @@
 package httpauth_test
 
 import (
+	"crypto/elliptic"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"testing"
@@ -14,11 +15,11 @@ import (
 func TestAmbiguousChainRefused(t *testing.T) {
 	t.Parallel()
 	pki := testpki.MustSet(t)
-	for mode, err := range presenting(t, httpauth.Config{Roots: pki.Root.Pool()}, distinctIntermediates(t, pki, 3)) {
+	for mode, err := range presenting(t, httpauth.Config{Roots: pki.Root.Pool()}, testpki.DistinctIntermediates(t, pki, 3).Certs) {
 		assert.ErrorIs(t, err, httpauth.ErrAmbiguousChain, mode)
 	}
 	// One forged twin beside the real intermediate is as ambiguous.
-	twin := distinctIntermediates(t, pki, 1)[1]
+	twin := testpki.DistinctIntermediates(t, pki, 1).Certs[1]
 	chain := []*x509.Certificate{pki.Alice.Cert, pki.Intermediate.Cert, twin}
 	for mode, err := range presenting(t, httpauth.Config{Roots: pki.Root.Pool()}, chain) {
 		assert.ErrorIs(t, err, httpauth.ErrAmbiguousChain, mode)
@@ -28,7 +29,7 @@ func TestAmbiguousChainRefused(t *testing.T) {
 func TestForgedCertificatesUnderRealIntermediateRefused(t *testing.T) {
 	t.Parallel()
 	pki := testpki.MustSet(t)
-	for mode, err := range presenting(t, httpauth.Config{Roots: pki.Root.Pool()}, sandwich(t, pki, 3)) {
+	for mode, err := range presenting(t, httpauth.Config{Roots: pki.Root.Pool()}, testpki.ForgedUnderRealIntermediate(t, pki, 3).Certs) {
 		assert.ErrorIs(t, err, httpauth.ErrUnknownAuthority, mode)
 	}
 }
@@ -39,12 +40,12 @@ func TestStaleRootCopyDoesNotBreakTheChain(t *testing.T) {
 	// A self-signed certificate with the root's name but another key, as a
 	// client bundle with an outdated root holds: it vouches for nothing,
 	// and the chain below it still reaches the configured root.
-	stale := mint(t, caTemplate(pki.Root.Cert.Subject), nil, p256(t).Public(), p256(t))
+	stale := testpki.Sign(t, testpki.CATemplate(pki.Root.Cert.Subject), nil, testpki.ECKey(t, elliptic.P256()).Public(), testpki.ECKey(t, elliptic.P256()))
 	// The root's own key and name in an expired copy, as the expired
 	// AddTrust cross-certificate was in 2020.
-	expiredTmpl := caTemplate(pki.Root.Cert.Subject)
+	expiredTmpl := testpki.CATemplate(pki.Root.Cert.Subject)
 	expiredTmpl.NotBefore, expiredTmpl.NotAfter = pki.Root.Cert.NotBefore, pki.Root.Cert.NotBefore.Add(time.Minute)
-	expired := mint(t, expiredTmpl, pki.Root.Cert, pki.Root.Cert.PublicKey, pki.Root.Key)
+	expired := testpki.Sign(t, expiredTmpl, pki.Root.Cert, pki.Root.Cert.PublicKey, pki.Root.Key)
 	for name, extra := range map[string]*x509.Certificate{"other key": stale, "expired copy": expired} {
 		for mode, err := range presenting(t, httpauth.Config{Roots: pki.Root.Pool()}, append(chainOf(pki.Alice), extra)) {
 			assert.NoError(t, err, "%s, %s", name, mode)
@@ -57,11 +58,11 @@ func TestExpiredIntermediateKeepsItsReason(t *testing.T) {
 	pki := testpki.MustSet(t)
 	// The path is proven from the top, so the intermediate's expiry is
 	// found there; the refusal must still say expired.
-	old := mint(t, &x509.Certificate{
+	old := testpki.Sign(t, &x509.Certificate{
 		Subject: pkix.Name{CommonName: "expired intermediate"}, IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageCertSign, NotBefore: pki.Root.Cert.NotBefore, NotAfter: pki.Root.Cert.NotBefore.Add(1),
 	}, pki.Root.Cert, pki.Intermediate.Key.Public(), pki.Root.Key)
-	leaf := mint(t, clientTemplate("alice", old.Subject), old, p256(t).Public(), pki.Intermediate.Key)
+	leaf := testpki.Sign(t, testpki.ClientTemplate("alice"), old, testpki.ECKey(t, elliptic.P256()).Public(), pki.Intermediate.Key)
 	for mode, err := range presenting(t, httpauth.Config{Roots: pki.Root.Pool()}, []*x509.Certificate{leaf, old}) {
 		assert.ErrorIs(t, err, httpauth.ErrExpired, mode)
 	}

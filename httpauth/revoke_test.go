@@ -3,6 +3,7 @@ package httpauth_test
 import (
 	"context"
 	"crypto"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -96,8 +97,8 @@ func TestCRLWrongIssuerIgnored(t *testing.T) {
 	// by another key (as a client could make one for a certificate it
 	// sent), and one by an unrelated CA: neither speaks for the
 	// intermediate of the verified chain.
-	impostorKey := p256(t)
-	impostor := mint(t, caTemplate(pki.Intermediate.Cert.Subject), nil, impostorKey.Public(), impostorKey)
+	impostorKey := testpki.ECKey(t, elliptic.P256())
+	impostor := testpki.Sign(t, testpki.CATemplate(pki.Intermediate.Cert.Subject), nil, impostorKey.Public(), impostorKey)
 	impostor.KeyUsage |= x509.KeyUsageCRLSign
 	// Its key identifier copied too, so only the signature tells it apart.
 	impostor.SubjectKeyId = pki.Intermediate.Cert.SubjectKeyId

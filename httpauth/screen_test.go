@@ -19,16 +19,16 @@ func TestUnsupportedKeyRefusedBeforeVerification(t *testing.T) {
 	pki := testpki.MustSet(t)
 	inter := pki.Intermediate
 	leafWithKey := func(pub any) []*x509.Certificate {
-		return []*x509.Certificate{mint(t, clientTemplate("alice", inter.Cert.Subject), inter.Cert, pub, inter.Key)}
+		return []*x509.Certificate{testpki.Sign(t, testpki.ClientTemplate("alice"), inter.Cert, pub, inter.Key)}
 	}
 	tests := []struct {
 		name, want string
 		chain      []*x509.Certificate
 	}{
-		{"intermediate with 16384-bit RSA", "16384-bit RSA key", oversizeRSAChain(t, pki, 16384)},
-		{"intermediate with RSA exponent 2^31-1", "RSA exponent 2147483647", sharedKeyChain(t, pki, rsaKeyWithExponent(t, 1<<31-1), 1)},
-		{"leaf with 8200-bit RSA", "8200-bit RSA key", leafWithKey(bigModulus(t, 8200))},
-		{"leaf on curve P-224", "curve P-224", leafWithKey(ecKey(t, elliptic.P224()).Public())},
+		{"intermediate with 16384-bit RSA", "16384-bit RSA key", testpki.OversizeRSAChain(t, pki, 16384).Certs},
+		{"intermediate with RSA exponent 2^31-1", "RSA exponent 2147483647", testpki.SharedKeyChain(t, pki, testpki.RSAKeyWithExponent(t, 1<<31-1), 1).Certs},
+		{"leaf with 8200-bit RSA", "8200-bit RSA key", leafWithKey(testpki.UnheldRSAKey(t, 8200))},
+		{"leaf on curve P-224", "curve P-224", leafWithKey(testpki.ECKey(t, elliptic.P224()).Public())},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,7 +48,7 @@ func TestRSAKeyAtTheLimitsAccepted(t *testing.T) {
 	inter := pki.Intermediate
 	// 8,192 bits is the cap itself: the leaf's key is never used to check
 	// a signature here, so a modulus nobody holds is enough.
-	leaf := mint(t, clientTemplate("alice", inter.Cert.Subject), inter.Cert, bigModulus(t, 8192), inter.Key)
+	leaf := testpki.Sign(t, testpki.ClientTemplate("alice"), inter.Cert, testpki.UnheldRSAKey(t, 8192), inter.Key)
 	for mode, err := range presenting(t, httpauth.Config{Roots: pki.Root.Pool()}, []*x509.Certificate{leaf, inter.Cert}) {
 		assert.NoError(t, err, mode)
 	}
@@ -60,9 +60,9 @@ func TestDuplicatePresentedCertificatesDropped(t *testing.T) {
 	inter := pki.Intermediate.Cert
 	// The same intermediate re-issued by the root: another DER, the same
 	// subject and key, as a cross-signed or renewed CA certificate is.
-	reissuedTmpl := caTemplate(inter.Subject)
+	reissuedTmpl := testpki.CATemplate(inter.Subject)
 	reissuedTmpl.SubjectKeyId = inter.SubjectKeyId
-	reissued := mint(t, reissuedTmpl, pki.Root.Cert, inter.PublicKey, pki.Root.Key)
+	reissued := testpki.Sign(t, reissuedTmpl, pki.Root.Cert, inter.PublicKey, pki.Root.Key)
 	require.NotEqual(t, inter.Raw, reissued.Raw)
 
 	for name, chain := range map[string][]*x509.Certificate{
@@ -84,7 +84,7 @@ func TestDuplicatePresentedCertificatesDropped(t *testing.T) {
 func TestSharedKeyPermutationChainRefused(t *testing.T) {
 	t.Parallel()
 	pki := testpki.MustSet(t)
-	for mode, err := range presenting(t, httpauth.Config{Roots: pki.Root.Pool()}, sharedKeyChain(t, pki, ecKey(t, elliptic.P521()), 4)) {
+	for mode, err := range presenting(t, httpauth.Config{Roots: pki.Root.Pool()}, testpki.SharedKeyChain(t, pki, testpki.ECKey(t, elliptic.P521()), 4).Certs) {
 		assert.ErrorIs(t, err, httpauth.ErrUnknownAuthority, mode)
 	}
 }
@@ -143,14 +143,14 @@ func TestLeafIsCARefused(t *testing.T) {
 	t.Parallel()
 	pki := testpki.MustSet(t)
 	inter := pki.Intermediate
-	caLeaf := clientTemplate("alice", inter.Cert.Subject)
+	caLeaf := testpki.ClientTemplate("alice")
 	caLeaf.IsCA, caLeaf.BasicConstraintsValid = true, true
-	certSignLeaf := clientTemplate("alice", inter.Cert.Subject)
+	certSignLeaf := testpki.ClientTemplate("alice")
 	certSignLeaf.KeyUsage |= x509.KeyUsageCertSign
 	for name, tmpl := range map[string]*x509.Certificate{"CA:TRUE": caLeaf, "keyCertSign": certSignLeaf} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			leaf := mint(t, tmpl, inter.Cert, p256(t).Public(), inter.Key)
+			leaf := testpki.Sign(t, tmpl, inter.Cert, testpki.ECKey(t, elliptic.P256()).Public(), inter.Key)
 			chain := []*x509.Certificate{leaf, inter.Cert}
 			for mode, err := range presenting(t, httpauth.Config{Roots: pki.Root.Pool()}, chain) {
 				assert.ErrorIs(t, err, httpauth.ErrLeafIsCA, mode)
@@ -183,9 +183,9 @@ func TestLeafKeyUsageMustAllowSigningOrKeyAgreement(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			tmpl := clientTemplate("alice", inter.Cert.Subject)
+			tmpl := testpki.ClientTemplate("alice")
 			tmpl.KeyUsage = tt.usage
-			leaf := mint(t, tmpl, inter.Cert, p256(t).Public(), inter.Key)
+			leaf := testpki.Sign(t, tmpl, inter.Cert, testpki.ECKey(t, elliptic.P256()).Public(), inter.Key)
 			for mode, err := range presenting(t, httpauth.Config{Roots: pki.Root.Pool()}, []*x509.Certificate{leaf, inter.Cert}) {
 				if tt.ok {
 					assert.NoError(t, err, mode)

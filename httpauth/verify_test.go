@@ -1,6 +1,7 @@
 package httpauth_test
 
 import (
+	"crypto/elliptic"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -156,10 +157,10 @@ func TestPinnedSelfSignedCALeafAccepted(t *testing.T) {
 	t.Parallel()
 	// `openssl req -x509` marks a self-signed client certificate CA:TRUE;
 	// pinned as a root it is that exact client.
-	key := p256(t)
-	tmpl := clientTemplate("device-7", pkix.Name{CommonName: "device-7"})
+	key := testpki.ECKey(t, elliptic.P256())
+	tmpl := testpki.ClientTemplate("device-7")
 	tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
-	pinned := mint(t, tmpl, nil, key.Public(), key)
+	pinned := testpki.Sign(t, tmpl, nil, key.Public(), key)
 	roots := x509.NewCertPool()
 	roots.AddCert(pinned)
 	for mode, err := range presenting(t, httpauth.Config{Roots: roots}, []*x509.Certificate{pinned}) {
@@ -174,7 +175,7 @@ func TestPinnedSelfSignedCALeafAccepted(t *testing.T) {
 	// The same certificate is refused when not pinned, even though it
 	// would chain: another self-signed CA signed by the same key is in
 	// the roots instead.
-	other := mint(t, caTemplate(pkix.Name{CommonName: "device-7"}), nil, key.Public(), key)
+	other := testpki.Sign(t, testpki.CATemplate(pkix.Name{CommonName: "device-7"}), nil, key.Public(), key)
 	otherRoots := x509.NewCertPool()
 	otherRoots.AddCert(other)
 	for mode, err := range presenting(t, httpauth.Config{Roots: otherRoots}, []*x509.Certificate{pinned}) {

@@ -12,6 +12,14 @@
 // each certificate with [Option] values such as [WithCN], [WithURI] or
 // [Expired]. [SelfSigned] makes a leaf no authority vouches for.
 //
+// # Hand-made and hostile certificates
+//
+// [Sign] signs a template as it is, for certificates no [Option] describes;
+// [CATemplate], [ClientTemplate] and [ECKey] are its usual inputs. The
+// constructors of [HostileChain] build, around a [Set], test-only hostile
+// inputs: the chains an anonymous client can present to make chain
+// building expensive, for screening tests, benchmarks and load tests.
+//
 // # What it trusts
 //
 // Nothing. The package only creates certificates; it never verifies them and

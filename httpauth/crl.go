@@ -120,9 +120,6 @@ func (s *crlSet) find(cert, issuer *x509.Certificate) *crlEntry {
 		if e.scope.covers(cert) != nil {
 			continue
 		}
-		if len(e.list.AuthorityKeyId) > 0 && len(issuer.SubjectKeyId) > 0 && !bytes.Equal(e.list.AuthorityKeyId, issuer.SubjectKeyId) {
-			continue
-		}
 		if !e.signedBy(issuer) {
 			continue
 		}
@@ -172,18 +169,22 @@ func (e *crlEntry) signedBy(issuer *x509.Certificate) bool {
 	return ok
 }
 
-// revokedAt looks cert's serial up without allocating for common sizes.
+// revokedAt looks cert's serial up; for every serial RFC 5280 allows (20
+// octets) the key is built on the stack, so a lookup allocates nothing.
+// Go's parser refuses negative serials, so the magnitude is the serial.
 func (e *crlEntry) revokedAt(cert *x509.Certificate) (time.Time, bool) {
 	sn := cert.SerialNumber
-	if sn == nil || sn.Sign() <= 0 || len(e.revoked) == 0 {
+	if sn == nil {
 		return time.Time{}, false
 	}
 	var buf [32]byte
+	var key []byte
 	if n := (sn.BitLen() + 7) / 8; n <= len(buf) {
-		at, ok := e.revoked[string(sn.FillBytes(buf[len(buf)-n:]))]
-		return at, ok
+		key = sn.FillBytes(buf[len(buf)-n:])
+	} else {
+		key = sn.Bytes()
 	}
-	at, ok := e.revoked[string(sn.Bytes())]
+	at, ok := e.revoked[string(key)]
 	return at, ok
 }
 

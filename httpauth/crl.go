@@ -22,9 +22,9 @@ import (
 //
 // Each certificate of the verified chain except the root is looked up in
 // the CRL of its issuer in that chain: a CRL counts only when its issuer
-// name is that certificate's subject, its authority key identifier (when
-// both have one) matches, its signature verifies with that certificate's
-// key, and its issuing distribution point, if any, covers the certificate, so a CRL can never speak for another CA, nor a
+// name is that certificate's subject, its signature verifies with that
+// certificate's key, and its issuing distribution point, if any, covers
+// the certificate, so a CRL can never speak for another CA, nor for a
 // certificate the client sent outside the verified chain. The newest such
 // CRL is used; when its nextUpdate has passed it is stale. A revoked
 // serial answers revoked; a certificate whose issuer has no usable CRL, or

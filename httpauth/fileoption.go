@@ -18,7 +18,7 @@ type fileSettings struct {
 // WithGrace sets how long the last good content stays in force while the
 // file cannot be loaded. Zero fails closed at the first failed reload;
 // negative makes the constructor fail. Without this option:
-// DefaultRootsGrace.
+// DefaultGrace.
 func WithGrace(d time.Duration) FileOption {
 	return func(s *fileSettings) { s.grace = d }
 }

@@ -27,6 +27,7 @@ const (
 	RevocationRevoked
 )
 
+// String returns "good", "revoked" or "unknown".
 func (s RevocationStatus) String() string {
 	switch s {
 	case RevocationGood:

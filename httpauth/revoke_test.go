@@ -176,7 +176,7 @@ func TestCRLFilesFormatsAndReload(t *testing.T) {
 	_, err = a.Authenticate(tlsRequest(pki.Alice))
 	assert.ErrorIs(t, err, httpauth.ErrRevoked)
 	assert.ErrorContains(t, crls.Err(), "the last good CRLs stay in force")
-	clock.Advance(httpauth.DefaultRootsGrace)
+	clock.Advance(httpauth.DefaultGrace)
 	_, err = a.Authenticate(tlsRequest(pki.Bob))
 	assert.ErrorIs(t, err, httpauth.ErrRevocationUnknown, "after the grace period no CRL is in force")
 }

@@ -25,7 +25,7 @@ import (
 // A file that cannot be loaded — missing, unreadable, not PEM, without a
 // CERTIFICATE block, with a block that does not parse or is cut short —
 // is more likely a botched write than a decision, so the last good roots
-// stay in force for a grace period ([DefaultRootsGrace], or
+// stay in force for a grace period ([DefaultGrace], or
 // [WithGrace]). If the file is still bad when it ends, the roots fail
 // closed: an empty pool, as if withdrawn. A good file restores normal
 // operation at any time.
@@ -41,15 +41,16 @@ type FileRoots struct {
 // NewFileRoots is given zero.
 const DefaultRootsInterval = 10 * time.Second
 
-// DefaultRootsGrace is how long [FileRoots] keeps the last good roots while
-// its file cannot be loaded, unless [WithGrace] says otherwise. An hour
+// DefaultGrace is how long a file source ([FileRoots], [CRLFiles],
+// [DenyListFile]) keeps the last good content while its file cannot be
+// loaded, unless [WithGrace] says otherwise. An hour
 // outlasts any half-finished write or ConfigMap update many times over and
 // leaves time for an alert on the Warn record to reach someone who can fix
 // the file; it is short enough that a bundle nobody can read does not keep
 // yesterday's CAs trusted for days. (Kubernetes and Envoy keep the last
 // good bundle for as long as the new one fails.) Removing a CA on purpose
 // never waits for it: write a bundle without the CA, or empty the file.
-const DefaultRootsGrace = time.Hour
+const DefaultGrace = time.Hour
 
 // NewFileRoots loads the CA bundle at path. It fails when the file cannot
 // be read, is empty, holds no certificate, or holds a block that does not

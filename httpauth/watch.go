@@ -62,7 +62,7 @@ type watchKind[T any] struct {
 }
 
 func newWatched[T any](kind watchKind[T], path string, interval time.Duration, opts []FileOption) watched[T] {
-	s := fileSettings{grace: DefaultRootsGrace, now: time.Now}
+	s := fileSettings{grace: DefaultGrace, now: time.Now}
 	for _, o := range opts {
 		if o != nil {
 			o(&s)

@@ -39,7 +39,7 @@ type issuerSerial struct{ keyHash, serial string }
 // entries and "#" comments are skipped; anything else that is not an entry
 // is an error naming it.
 func NewDenyList(entries ...string) (*DenyList, error) {
-	d := &DenyList{fingerprints: map[string]bool{}, serials: map[issuerSerial]bool{}}
+	d := &DenyList{}
 	for i, e := range entries {
 		if err := d.add(e); err != nil {
 			return nil, fmt.Errorf("httpauth: deny-list entry %d: %w", i, err)
@@ -67,12 +67,18 @@ func (d *DenyList) add(entry string) error {
 		if !ok {
 			return fmt.Errorf("%q: issuer-key is not a SHA-256 hash (64 hex digits)", truncate(entry))
 		}
+		if d.serials == nil {
+			d.serials = map[issuerSerial]bool{}
+		}
 		d.serials[issuerSerial{k, n}] = true
 		return nil
 	}
 	fp, ok := normalizeFingerprint(entry)
 	if !ok {
 		return fmt.Errorf("%q is neither sha256:<fingerprint> nor serial:<hex> issuer-key:<sha256>", truncate(entry))
+	}
+	if d.fingerprints == nil {
+		d.fingerprints = map[string]bool{}
 	}
 	d.fingerprints[fp] = true
 	return nil
@@ -81,10 +87,11 @@ func (d *DenyList) add(entry string) error {
 // CheckRevocation answers revoked when a certificate of chain is listed.
 func (d *DenyList) CheckRevocation(_ context.Context, chain []*x509.Certificate) RevocationAnswer {
 	for i, c := range chain {
-		if len(d.fingerprints) > 0 && d.fingerprints[Fingerprint(c)] {
+		// A list without fingerprints (nil map) costs no hashing.
+		if d.fingerprints != nil && d.fingerprints[Fingerprint(c)] {
 			return RevocationAnswer{Status: RevocationRevoked, Detail: fmt.Sprintf("certificate %d of the chain (%s) is on the deny-list", i, shortFP(c))}
 		}
-		if len(d.serials) > 0 && i+1 < len(chain) && c.SerialNumber != nil &&
+		if d.serials != nil && i+1 < len(chain) && c.SerialNumber != nil &&
 			d.serials[issuerSerial{IssuerKeyHash(chain[i+1]), c.SerialNumber.Text(16)}] {
 			return RevocationAnswer{Status: RevocationRevoked, Detail: fmt.Sprintf("serial %s of %q is on the deny-list", serialHex(c), truncate(chain[i+1].Subject.CommonName))}
 		}

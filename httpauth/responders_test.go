@@ -79,6 +79,11 @@ func (o *ocspResponder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case http.MethodPost:
+		// RFC 6960, appendix A.1: a POST names its content type.
+		if r.Header.Get("Content-Type") != "application/ocsp-request" {
+			http.Error(w, "want Content-Type application/ocsp-request", http.StatusUnsupportedMediaType)
+			return
+		}
 		der, _ = io.ReadAll(r.Body)
 	}
 	resp, err := o.respond(der)

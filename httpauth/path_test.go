@@ -67,3 +67,26 @@ func TestExpiredIntermediateKeepsItsReason(t *testing.T) {
 		assert.ErrorIs(t, err, httpauth.ErrExpired, mode)
 	}
 }
+
+func TestKeyIdentifiersChooseTheIssuer(t *testing.T) {
+	t.Parallel()
+	pki := testpki.MustSet(t)
+	inter := pki.Intermediate
+	// A twin of the intermediate under another key identifier: the leaf's
+	// authority key identifier names the real one, so the twin plays no
+	// part and the chain is not ambiguous.
+	otherKey := testpki.ECKey(t, elliptic.P256())
+	twin := testpki.Sign(t, testpki.CATemplate(inter.Cert.Subject), nil, otherKey.Public(), otherKey)
+	for mode, err := range presenting(t, httpauth.Config{Roots: pki.Root.Pool()}, []*x509.Certificate{pki.Alice.Cert, twin, inter.Cert}) {
+		assert.NoError(t, err, mode)
+	}
+	// A leaf without an authority key identifier is matched by name alone.
+	parent := &x509.Certificate{Subject: inter.Cert.Subject} // no SubjectKeyId: the leaf gets no AKID
+	noAKID := testpki.Sign(t, testpki.ClientTemplate("alice"), parent, testpki.ECKey(t, elliptic.P256()).Public(), inter.Key)
+	if !assert.Empty(t, noAKID.AuthorityKeyId) {
+		return
+	}
+	for mode, err := range presenting(t, httpauth.Config{Roots: pki.Root.Pool()}, []*x509.Certificate{noAKID, inter.Cert}) {
+		assert.NoError(t, err, mode)
+	}
+}

@@ -2,6 +2,7 @@ package httpauth
 
 import (
 	"crypto/x509"
+	"encoding/asn1"
 	"fmt"
 	"strings"
 )
@@ -39,7 +40,7 @@ func (a *Authenticator) decode(value, chainValue string) (*x509.Certificate, []*
 			cs = []*x509.Certificate{c}
 		}
 		if err != nil || len(cs) == 0 {
-			return nil, nil, fmt.Errorf("%w: forwarded certificate %d is not one valid DER certificate%s", ErrHeaderMalformed, i, trailingHint(err))
+			return nil, nil, fmt.Errorf("%w: forwarded certificate %d is not one valid DER certificate%s", ErrHeaderMalformed, i, trailingHint(der))
 		}
 		certs = append(certs, cs...)
 		if len(certs) > a.maxChain {
@@ -50,12 +51,17 @@ func (a *Authenticator) decode(value, chainValue string) (*x509.Certificate, []*
 }
 
 // trailingHint names the case a proxy configuration most likely caused: a
-// whole chain in a header meant for the leaf alone.
-func trailingHint(err error) string {
-	if err != nil && strings.Contains(err.Error(), "trailing data") {
-		return " (bytes follow the certificate: a header for the leaf alone must hold exactly one)"
+// whole chain in a header meant for the leaf alone. It runs only on a
+// refusal, so parsing once more costs nothing that matters.
+func trailingHint(der []byte) string {
+	var first asn1.RawValue
+	if rest, err := asn1.Unmarshal(der, &first); err != nil || len(rest) == 0 {
+		return ""
 	}
-	return ""
+	if cs, err := x509.ParseCertificates(der); err == nil {
+		return fmt.Sprintf(" (it holds %d certificates: a header for the leaf alone must hold exactly one)", len(cs))
+	}
+	return " (bytes follow the certificate: a header for the leaf alone must hold exactly one)"
 }
 
 // decodeLeaf decodes the value of the certificate header into DER blobs,

@@ -42,27 +42,14 @@ func (a *Authenticator) Recheck(ctx context.Context, id *Identity) error {
 }
 
 // reverify verifies a chain verified before against roots, which may have
-// changed since; the path is the one found then.
+// changed since; the path is the one found then (the chain without its
+// leaf and root).
 func (a *Authenticator) reverify(chain []*x509.Certificate, roots *x509.CertPool) error {
 	leaf := chain[0]
-	if len(chain) == 1 {
-		_, err := leaf.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: a.now(), KeyUsages: clientAuth})
-		return a.mapVerifyError(leaf, err, roots)
+	path := chain[1:max(1, len(chain)-1)]
+	_, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: a.intermediates(path), CurrentTime: a.now(), KeyUsages: clientAuth})
+	if err != nil {
+		return a.verifyError(leaf, err, roots)
 	}
-	pool := x509.NewCertPool()
-	if a.known != nil {
-		pool = a.known.Clone()
-	}
-	for _, c := range chain[1 : len(chain)-1] {
-		pool.AddCert(c)
-	}
-	_, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: pool, CurrentTime: a.now(), KeyUsages: clientAuth})
-	return a.mapVerifyError(leaf, err, roots)
-}
-
-func (a *Authenticator) mapVerifyError(leaf *x509.Certificate, err error, roots *x509.CertPool) error {
-	if err == nil {
-		return nil
-	}
-	return a.verifyError(leaf, err, roots)
+	return nil
 }

@@ -79,20 +79,9 @@ func (a *Authenticator) verifyPath(leaf *x509.Certificate, presented []*x509.Cer
 		return nil, err
 	}
 	path, pathErr := a.trustedPath(path, roots, at)
-	pool := a.known
-	if len(path) > 0 {
-		if pool == nil {
-			pool = x509.NewCertPool()
-		} else {
-			pool = pool.Clone()
-		}
-		for _, c := range path {
-			pool.AddCert(c)
-		}
-	}
 	chains, err := leaf.Verify(x509.VerifyOptions{
 		Roots:         roots,
-		Intermediates: pool,
+		Intermediates: a.intermediates(path),
 		CurrentTime:   at,
 		KeyUsages:     clientAuth,
 	})
@@ -105,6 +94,23 @@ func (a *Authenticator) verifyPath(leaf *x509.Certificate, presented []*x509.Cer
 		return nil, a.verifyError(leaf, err, roots)
 	}
 	return chains[0], nil
+}
+
+// intermediates is the pool for crypto/x509: the known intermediates plus
+// path, certificates already proven. Without a path it is the known pool
+// itself, not a copy.
+func (a *Authenticator) intermediates(path []*x509.Certificate) *x509.CertPool {
+	if len(path) == 0 {
+		return a.known
+	}
+	pool := x509.NewCertPool()
+	if a.known != nil {
+		pool = a.known.Clone()
+	}
+	for _, c := range path {
+		pool.AddCert(c)
+	}
+	return pool
 }
 
 // verifyPinned accepts a CA certificate as a client certificate only when

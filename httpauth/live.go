@@ -178,7 +178,9 @@ func (s *liveSet) add(a *Authenticator, c *liveConn) {
 	if s.stop == nil {
 		var ctx context.Context
 		ctx, s.stop = context.WithCancel(context.Background())
-		go a.watchLive(ctx)
+		// The state to compare with is taken now, not when the goroutine
+		// first runs, so a change in between is not taken for the start.
+		go a.watchLive(ctx, a.trustState(time.Now()))
 	}
 }
 

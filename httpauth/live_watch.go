@@ -19,11 +19,11 @@ const recheckWorkers = 8
 type refresher interface{ refresh() }
 
 // watchLive runs while a holds connections, until ctx ends: it notices
-// changes of trust and re-checks every held connection after each.
-func (a *Authenticator) watchLive(ctx context.Context) {
+// changes of trust since w and re-checks every held connection after
+// each.
+func (a *Authenticator) watchLive(ctx context.Context, w trustState) {
 	tick := time.NewTicker(livePoll)
 	defer tick.Stop()
-	w := a.trustState(time.Now())
 	for {
 		select {
 		case <-ctx.Done():

@@ -131,6 +131,11 @@ type Config struct {
 	// the upgrade stands for the connection's life.
 	RecheckAuthorizer bool
 
+	// Observers are told of every acceptance and refusal, and of the
+	// start and end of every held connection (see [Observer]): for
+	// metrics and traces. Nil: nobody, at no cost.
+	Observers []Observer
+
 	// InsecureSkipHeaderVerification takes header certificates as the proxy
 	// sent them, without checking roots, validity or key usage. Only for a
 	// proxy that verified the client itself and is the sole way to reach

@@ -60,7 +60,8 @@ func (a *Authenticator) Hold(parent context.Context, r *http.Request, id *Identi
 		cancel(&Error{Status: http.StatusInternalServerError, Reason: errors.New("httpauth: Hold needs the identity that Authenticate returned")})
 		return ctx, func() {}
 	}
-	c := &liveConn{a: a, id: id, r: r, end: end, ctx: ctx, cancel: cancel}
+	c := &liveConn{a: a, id: id, r: r, end: end, ctx: ctx, cancel: cancel, start: time.Now()}
+	a.observeHeld(id)
 	a.live.add(a, c)
 	c.wg.Add(1) // the expiry timer's
 	c.timer = time.AfterFunc(id.NotAfter.Sub(a.now()), c.expire)
@@ -77,6 +78,7 @@ type liveConn struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	timer  *time.Timer
+	start  time.Time // for ConnEnd.Duration
 
 	mu    sync.Mutex
 	state connState
@@ -118,7 +120,7 @@ func (c *liveConn) expire() {
 
 // withdraw ends a connection that begin moved to ending, on a goroutine
 // counted in wg.
-func (c *liveConn) withdraw(cause error) {
+func (c *liveConn) withdraw(cause *Error) {
 	defer c.wg.Done()
 	c.a.live.remove(c)
 	if c.end != nil && c.ctx.Err() == nil {
@@ -141,6 +143,7 @@ func (c *liveConn) withdraw(cause error) {
 		t.Stop()
 	}
 	c.cancel(cause)
+	c.a.observeEnded(ConnEnd{Identity: c.id, Code: cause.Code(), Cause: cause, Duration: time.Since(c.start)})
 }
 
 func (c *liveConn) release() {
@@ -157,6 +160,13 @@ func (c *liveConn) release() {
 		c.a.live.remove(c)
 	}
 	c.wg.Wait()
+	if wasLive {
+		end := ConnEnd{Identity: c.id, Code: EndClosed, Duration: time.Since(c.start)}
+		if c.ctx.Err() != nil { // only the parent ends a live connection's ctx
+			end.Code, end.Cause = EndCanceled, context.Cause(c.ctx)
+		}
+		c.a.observeEnded(end)
+	}
 	c.cancel(context.Canceled)
 }
 

@@ -113,7 +113,7 @@ func (a *Authenticator) recheckLive(ctx context.Context, roots *x509.CertPool) {
 				c := conns[i]
 				err := a.recheck(ctx, c.id, c.r, memo)
 				if err != nil && ctx.Err() == nil && c.begin(true) {
-					go c.withdraw(err)
+					go c.withdraw(asError(err))
 				}
 			}
 		})

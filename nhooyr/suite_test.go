@@ -59,3 +59,7 @@ func TestLiveConnectionClosedOnRootRotation(t *testing.T) {
 func TestExpiryContextWithinOneSecond(t *testing.T) {
 	wstest.ExpiryContextWithinOneSecond(t, adapter)
 }
+
+func TestObserverSeesRawRefusal(t *testing.T) {
+	wstest.ObserverSeesRawRefusal(t, adapter)
+}

@@ -26,6 +26,10 @@ type Authenticator struct {
 	insecure   bool
 	logger     *slog.Logger
 	onError    func(http.ResponseWriter, *http.Request, *Error)
+
+	recheckEvery time.Duration // zero: only on change
+	recheckAuthz bool
+	live         liveSet
 }
 
 // New checks cfg and returns an Authenticator. It refuses configurations
@@ -52,6 +56,14 @@ func New(cfg Config) (*Authenticator, error) {
 		insecure:   cfg.InsecureSkipHeaderVerification,
 		logger:     cfg.Logger,
 		onError:    cfg.ErrorHandler,
+
+		recheckAuthz: cfg.RecheckAuthorizer,
+	}
+	switch {
+	case cfg.RecheckInterval == 0:
+		a.recheckEvery = DefaultRecheckInterval
+	case cfg.RecheckInterval > 0:
+		a.recheckEvery = cfg.RecheckInterval
 	}
 	if a.roots == nil && cfg.Roots != nil {
 		a.roots = staticRoots{cfg.Roots}

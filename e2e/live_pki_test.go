@@ -5,7 +5,6 @@ package e2e
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -15,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -86,21 +84,15 @@ func writeLivePKI(tb testing.TB, dir string, n int) *livePKI {
 // one, so that the watcher reads either list whole, never half a file.
 func (p *livePKI) writeCRL(tb testing.TB, dir string, number int64, revoked ...int) {
 	tb.Helper()
-	now := time.Now()
-	entries := make([]x509.RevocationListEntry, len(revoked))
+	leaves := make([]*testpki.Leaf, len(revoked))
 	for k, i := range revoked {
-		entries[k] = x509.RevocationListEntry{SerialNumber: liveSerial(i), RevocationTime: now}
+		leaves[k] = &testpki.Leaf{Cert: p.clients[i]}
 	}
-	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
-		Number:                    big.NewInt(number),
-		ThisUpdate:                now.Add(-time.Minute),
-		NextUpdate:                now.Add(time.Hour),
-		RevokedCertificateEntries: entries,
-	}, p.root.Cert, p.root.Key)
+	crl, err := p.root.CRL(number, leaves...)
 	require.NoError(tb, err)
 	tmp, err := os.CreateTemp(dir, ".crl-*")
 	require.NoError(tb, err)
-	_, err = tmp.Write(der)
+	_, err = tmp.Write(crl)
 	require.NoError(tb, errors.Join(err, tmp.Close()))
 	require.NoError(tb, os.Rename(tmp.Name(), filepath.Join(dir, liveCRLFile)))
 }

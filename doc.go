@@ -46,11 +46,15 @@
 // [Gate] says how a connection that cannot be hijacked, such as an HTTP/2
 // stream, is answered.
 //
-// # Certificate lifetime
+// # Trust over a connection's life
 //
-// A connection accepted by [Handler] does not outlive the certificates that
-// admitted it: the context given to Serve ends at the earliest NotAfter of
-// the leaf and its chain, with [ErrCertificateExpired] as its cause, and
-// the adapters then close the WebSocket with status 1008 (policy
-// violation).
+// A connection accepted by [Handler] does not outlive the trust that
+// admitted it. The context given to Serve ends, with the reason as its
+// cause, at the earliest NotAfter of the leaf and its chain, and when a
+// re-check finds the certificate revoked, its CA rotated out of the roots,
+// or (if asked) no longer authorized; the adapters then close the
+// WebSocket with status 1008 (policy violation) and [CloseReason]'s text.
+// Re-checks run when the trust sources change and periodically; see
+// [github.com/certgate/certgate/httpauth.Authenticator.Hold], which code
+// that upgrades by itself calls to get the same lifetime.
 package certgate

@@ -4,15 +4,15 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/certgate/certgate/httpauth"
 )
 
-// ErrCertificateExpired is the cause (context.Cause) of a [Handler]'s
-// connection context that ended because the client's certificate reached
-// its NotAfter.
-var ErrCertificateExpired = errors.New("certgate: client certificate expired")
+// ErrCertificateExpired is what the cause (context.Cause) of a connection
+// context that ended because the client's certificate reached its NotAfter
+// wraps: it is [httpauth.ErrExpired], kept under this name for callers
+// written before connections were re-checked.
+var ErrCertificateExpired = httpauth.ErrExpired
 
 var errIncompleteHandler = &httpauth.Error{
 	Status: http.StatusInternalServerError,
@@ -21,6 +21,11 @@ var errIncompleteHandler = &httpauth.Error{
 
 // Handler runs [Gate], then Upgrade, then Serve with the identity; C is
 // the WebSocket package's connection type.
+//
+// Each connection is held with [httpauth.Authenticator.Hold] while Serve
+// runs: it ends when the certificate expires, and when a re-check after a
+// change of trust (a CA rotated out, a CRL or deny-list that revokes it)
+// no longer admits it.
 //
 // Auth, Upgrade and Serve must be set; a Handler missing one refuses every
 // request with 500, before any upgrade. A Handler may serve any number of
@@ -36,60 +41,64 @@ type Handler[C any] struct {
 	Upgrade func(w http.ResponseWriter, r *http.Request) (C, error)
 
 	// Serve handles the upgraded connection. ctx derives from the request's
-	// context and also ends when the certificate expires, right after
-	// Expire returns, with [ErrCertificateExpired] as its cause; Serve may
-	// thus see the connection fail an instant before ctx ends. The
-	// connection is Serve's to close.
+	// context and also ends when trust in the certificate ends, right after
+	// Disconnect returns or half a second after it began, whichever is
+	// first, with the reason as its cause (context.Cause): an
+	// *httpauth.Error wrapping [httpauth.ErrExpired], [httpauth.ErrRevoked],
+	// [httpauth.ErrUnknownAuthority], …. Serve may thus see the connection
+	// fail an instant before ctx ends. The connection is Serve's to close.
 	Serve func(ctx context.Context, conn C, id *httpauth.Identity)
 
-	// Expire is called once, from its own goroutine, if the identity's
-	// NotAfter (the earliest of the leaf and its chain) passes while Serve
-	// runs: it should tell the peer (a close frame) and close conn, within
-	// a bounded time, since Serve's ctx ends only when it returns. It runs
-	// concurrently with Serve, and ServeHTTP waits for it. Nil: ctx ends at
-	// NotAfter and nothing else happens.
-	Expire func(conn C)
+	// Disconnect is called once, from its own goroutine, if trust in the
+	// certificate ends while Serve runs, with the reason ([CloseReason]
+	// gives its short text). It should tell the peer (a close frame with
+	// code 1008) and close conn, within a bounded time: ServeHTTP waits
+	// for it. It runs concurrently with Serve. Nil: only ctx ends.
+	Disconnect func(conn C, cause error)
 }
 
 // ServeHTTP gates r, upgrades it and serves the connection until Serve
 // returns. No goroutine it starts outlives it.
 func (h *Handler[C]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// This frame stays on the stack under Serve for the connection's life,
+	// so it holds one pointer: a few bytes more per frame are enough to
+	// keep a resting connection's goroutine on a 16 KiB stack where a bare
+	// upgrade's shrinks to 8 KiB.
+	s := h.open(w, r)
+	if s == nil {
+		return
+	}
+	defer s.release()
+	h.Serve(s.ctx, s.conn, s.id)
+}
+
+// session is a connection that passed the gate and is held.
+type session[C any] struct {
+	ctx     context.Context
+	conn    C
+	id      *httpauth.Identity
+	release func()
+}
+
+// open gates and upgrades r and holds the connection; nil when r was
+// refused or the upgrade failed, both answered.
+func (h *Handler[C]) open(w http.ResponseWriter, r *http.Request) *session[C] {
 	if h.Upgrade == nil || h.Serve == nil {
 		// A missing function must fail before the upgrade, not leave an
 		// upgraded connection nobody serves or closes.
 		writeRefusal(w, r, h.Auth, errIncompleteHandler)
-		return
+		return nil
 	}
 	conn, id, err := Upgrade(w, r, h.Auth, h.Upgrade)
 	if err != nil {
-		return // answered by the gate or by the upgrader
+		return nil // answered by the gate or by the upgrader
 	}
 	r = r.WithContext(httpauth.NewContext(r.Context(), id))
-
-	// Measured by the Authenticator's clock, which made the validity
-	// decision; the timer runs on the real clock.
-	ttl := id.NotAfter.Sub(h.Auth.Now())
-	ctx, cancel := context.WithCancelCause(r.Context())
-	defer cancel(context.Canceled)
-
-	done := make(chan struct{})
-	timer := time.AfterFunc(ttl, func() {
-		defer close(done)
-		// Expire runs before ctx ends, so the close frame goes out while
-		// the connection still works: coder/websocket, for one, drops a
-		// connection without a close frame as soon as the context of a
-		// pending Read ends. A ctx already ended by the request (client or
-		// server gone) is no expiry.
-		if h.Expire != nil && ctx.Err() == nil {
-			h.Expire(conn)
-		}
-		cancel(ErrCertificateExpired)
-	})
-	defer func() {
-		if !timer.Stop() {
-			<-done // the watcher started: let it finish before returning
-		}
-	}()
-
-	h.Serve(ctx, conn, id)
+	var end func(error)
+	if h.Disconnect != nil {
+		end = func(cause error) { h.Disconnect(conn, cause) }
+	}
+	s := &session[C]{conn: conn, id: id}
+	s.ctx, s.release = h.Auth.Hold(r.Context(), r, id, end)
+	return s
 }

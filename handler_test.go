@@ -26,8 +26,9 @@ type fakeConn struct {
 
 func newFakeConn() *fakeConn { return &fakeConn{closed: make(chan struct{})} }
 
-// expire is a Handler.Expire that closes the connection like the adapters.
-func expire(c *fakeConn) {
+// expire is a Handler.Disconnect that closes the connection like the
+// adapters.
+func expire(c *fakeConn, _ error) {
 	c.expires.Add(1)
 	close(c.closed)
 }
@@ -48,7 +49,7 @@ func shortLived(t *testing.T, set *testpki.Set, ttl time.Duration) *testpki.Leaf
 
 // The connection context ends exactly at NotAfter, measured by the
 // Authenticator's clock, with ErrCertificateExpired as its cause, and
-// Expire closes the connection; for TLS and header certificates alike.
+// Disconnect closes the connection; for TLS and header certificates alike.
 func TestLIFE01_HandlerContextEndsAtNotAfter(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -87,9 +88,9 @@ func TestLIFE01_HandlerContextEndsAtNotAfter(t *testing.T) {
 					Serve: func(ctx context.Context, c *fakeConn, id *httpauth.Identity) {
 						<-ctx.Done()
 						rec = serveRecord{id, time.Now(), context.Cause(ctx)}
-						<-c.closed // like a read loop that ends when Expire closes
+						<-c.closed // like a read loop that ends when Disconnect closes
 					},
-					Expire: expire,
+					Disconnect: expire,
 				}
 
 				h.ServeHTTP(httptest.NewRecorder(), tt.request(leaf))
@@ -103,7 +104,7 @@ func TestLIFE01_HandlerContextEndsAtNotAfter(t *testing.T) {
 	}
 }
 
-// A Serve that returns before NotAfter leaves no watcher behind and Expire
+// A Serve that returns before NotAfter leaves no watcher behind and Disconnect
 // is never called; synctest fails the test if a goroutine outlives it.
 func TestHandlerServeReturningFirstLeavesNoWatcher(t *testing.T) {
 	t.Parallel()
@@ -112,10 +113,10 @@ func TestHandlerServeReturningFirstLeavesNoWatcher(t *testing.T) {
 		leaf := shortLived(t, set, time.Hour)
 		conn := newFakeConn()
 		h := &certgate.Handler[*fakeConn]{
-			Auth:    wstest.TLSAuth(t, set),
-			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return conn, nil },
-			Serve:   func(context.Context, *fakeConn, *httpauth.Identity) { time.Sleep(time.Minute) },
-			Expire:  expire,
+			Auth:       wstest.TLSAuth(t, set),
+			Upgrade:    func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return conn, nil },
+			Serve:      func(context.Context, *fakeConn, *httpauth.Identity) { time.Sleep(time.Minute) },
+			Disconnect: expire,
 		}
 		r := tlsRequest(leaf)
 
@@ -126,7 +127,7 @@ func TestHandlerServeReturningFirstLeavesNoWatcher(t *testing.T) {
 }
 
 // The request's own context ending (client gone, server shutting down)
-// ends Serve's context with that cause, and is no expiry: Expire is not
+// ends Serve's context with that cause, and is no expiry: Disconnect is not
 // called, even when Serve is still winding down past NotAfter.
 func TestHandlerRequestCancelledIsNoExpiry(t *testing.T) {
 	t.Parallel()
@@ -153,7 +154,7 @@ func TestHandlerRequestCancelledIsNoExpiry(t *testing.T) {
 						cause = context.Cause(ctx)
 						time.Sleep(tt.windDown)
 					},
-					Expire: expire,
+					Disconnect: expire,
 				}
 				ctx, cancel := context.WithCancel(t.Context())
 				r := tlsRequest(shortLived(t, set, tt.ttl)).WithContext(ctx)
@@ -167,9 +168,9 @@ func TestHandlerRequestCancelledIsNoExpiry(t *testing.T) {
 	}
 }
 
-// ServeHTTP does not return while Expire still runs, even when Serve ends
-// as soon as Expire starts closing, as a read loop would.
-func TestHandlerWaitsForExpire(t *testing.T) {
+// ServeHTTP does not return while Disconnect still runs, even when Serve
+// ends as soon as Disconnect starts closing, as a read loop would.
+func TestHandlerWaitsForDisconnect(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		set := testpki.MustSet(t)
@@ -179,7 +180,7 @@ func TestHandlerWaitsForExpire(t *testing.T) {
 			Auth:    wstest.TLSAuth(t, set),
 			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return newFakeConn(), nil },
 			Serve:   func(_ context.Context, c *fakeConn, _ *httpauth.Identity) { <-c.closed },
-			Expire: func(c *fakeConn) {
+			Disconnect: func(c *fakeConn, _ error) {
 				close(c.closed)
 				time.Sleep(time.Second) // a close handshake taking its time
 				finished.Store(true)
@@ -192,15 +193,15 @@ func TestHandlerWaitsForExpire(t *testing.T) {
 	})
 }
 
-// Expire runs while Serve's context is still live, so a close frame can
+// Disconnect runs while Serve's context is still live, so a close frame can
 // go out before reads and writes bound to ctx fail; ctx ends right after.
-func TestHandlerExpireRunsBeforeServeContextEnds(t *testing.T) {
+func TestHandlerDisconnectRunsBeforeServeContextEnds(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		set := testpki.MustSet(t)
 		leaf := shortLived(t, set, time.Second)
 		served := make(chan context.Context, 1)
-		var errDuringExpire error
+		var errDuringDisconnect error
 		var ended time.Time
 		h := &certgate.Handler[*fakeConn]{
 			Auth:    wstest.TLSAuth(t, set),
@@ -210,21 +211,50 @@ func TestHandlerExpireRunsBeforeServeContextEnds(t *testing.T) {
 				<-ctx.Done()
 				ended = time.Now()
 			},
-			Expire: func(*fakeConn) {
-				errDuringExpire = (<-served).Err()
+			Disconnect: func(*fakeConn, error) {
+				errDuringDisconnect = (<-served).Err()
 				time.Sleep(100 * time.Millisecond)
 			},
 		}
 		r := tlsRequest(leaf)
 
 		h.ServeHTTP(httptest.NewRecorder(), r)
-		assert.NoError(t, errDuringExpire)
+		assert.NoError(t, errDuringDisconnect)
 		assert.WithinDuration(t, leaf.Cert.NotAfter.Add(100*time.Millisecond), ended, 0)
 	})
 }
 
-// Without Expire the context still ends at NotAfter.
-func TestHandlerWithoutExpireStillEndsContext(t *testing.T) {
+// A Disconnect stuck on a peer that does not read cannot hold Serve's
+// context open: it ends half a second after NotAfter, and ServeHTTP still
+// waits for Disconnect before it returns.
+func TestHandlerSlowDisconnectCannotHoldContext(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		set := testpki.MustSet(t)
+		leaf := shortLived(t, set, time.Second)
+		var ended time.Time
+		var finished atomic.Bool
+		h := &certgate.Handler[*fakeConn]{
+			Auth:    wstest.TLSAuth(t, set),
+			Upgrade: func(http.ResponseWriter, *http.Request) (*fakeConn, error) { return newFakeConn(), nil },
+			Serve: func(ctx context.Context, _ *fakeConn, _ *httpauth.Identity) {
+				<-ctx.Done()
+				ended = time.Now()
+			},
+			Disconnect: func(*fakeConn, error) {
+				time.Sleep(10 * time.Second) // a write blocked on a full socket
+				finished.Store(true)
+			},
+		}
+
+		h.ServeHTTP(httptest.NewRecorder(), tlsRequest(leaf))
+		assert.WithinDuration(t, leaf.Cert.NotAfter.Add(500*time.Millisecond), ended, 0)
+		assert.True(t, finished.Load(), "ServeHTTP returned while Disconnect ran")
+	})
+}
+
+// Without Disconnect the context still ends at NotAfter.
+func TestHandlerWithoutDisconnectStillEndsContext(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		set := testpki.MustSet(t)

@@ -7,9 +7,10 @@
 //
 // [Handler] serves a WebSocket endpoint: it refuses clients without an
 // acceptable certificate, accepts the rest and calls your function with
-// the connection, the identity and a context that ends when the
-// certificate expires, at which point the connection is closed with
-// StatusPolicyViolation (1008). For code that calls websocket.Accept
+// the connection, the identity and a context that ends when trust in the
+// certificate does (it expires, is revoked, or its CA is rotated out), at
+// which point [Disconnect] closes the connection with status 1008 (policy
+// violation). For code that calls websocket.Accept
 // itself, [Accept] replaces that call: it takes the Authenticator as well
 // and returns the identity beside the connection.
 //

@@ -5,9 +5,10 @@
 //
 // [Handler] serves a WebSocket endpoint: it refuses clients without an
 // acceptable certificate, upgrades the rest and calls your function with
-// the connection, the identity and a context that ends when the
-// certificate expires, at which point the connection is closed with status
-// 1008 (policy violation). For code that calls websocket.Upgrader.Upgrade
+// the connection, the identity and a context that ends when trust in the
+// certificate does (it expires, is revoked, or its CA is rotated out), at
+// which point [Disconnect] closes the connection with status 1008 (policy
+// violation). For code that calls websocket.Upgrader.Upgrade
 // itself, [NewUpgrader] wraps that Upgrader: [Upgrader.Upgrade] keeps its
 // signature, and [Upgrader.UpgradeWithIdentity] also returns the identity.
 //

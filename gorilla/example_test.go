@@ -3,6 +3,7 @@ package gorilla_test
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log"
 	"net/http"
@@ -138,4 +139,45 @@ func ExampleNewUpgrader() {
 	// Output:
 	// welcome
 	// 401 Unauthorized
+}
+
+// An existing call site that upgrades with the Upgrader holds the
+// connection so that it ends, with a 1008 close frame, when the
+// certificate expires, is revoked or its CA is rotated out, as Handler's
+// connections do.
+func ExampleUpgrader_UpgradeWithIdentity_hold() {
+	auth, err := httpauth.New(httpauth.Config{Roots: mustPool()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	u := gorilla.NewUpgrader(auth, &websocket.Upgrader{})
+
+	http.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		conn, id, err := u.UpgradeWithIdentity(w, r, nil)
+		if err != nil {
+			return // refused or failed, and answered
+		}
+		// Not r.Context(): it ends when this handler returns, and serve
+		// may run on in another goroutine.
+		ctx, release := auth.Hold(context.Background(), r, id, func(cause error) { gorilla.Disconnect(conn, cause) })
+		go func() {
+			defer release()
+			defer conn.Close()
+			for ctx.Err() == nil {
+				mt, msg, err := conn.ReadMessage() // fails once Disconnect closed conn
+				if err != nil {
+					return
+				}
+				_ = conn.WriteMessage(mt, msg)
+			}
+		}()
+	})
+}
+
+func mustPool() *x509.CertPool {
+	pki, err := testpki.NewSet()
+	if err != nil {
+		log.Fatal(err)
+	}
+	return pki.Root.Pool()
 }

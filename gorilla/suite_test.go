@@ -36,7 +36,8 @@ var adapter = wstest.Adapter[*websocket.Conn, *websocket.Upgrader]{
 	Write: func(_ context.Context, conn *websocket.Conn, msg []byte) error {
 		return conn.WriteMessage(websocket.TextMessage, msg)
 	},
-	Close: (*websocket.Conn).Close,
+	Close:      (*websocket.Conn).Close,
+	Disconnect: gorilla.Disconnect,
 	CloseStatus: func(err error) (int, string) {
 		var ce *websocket.CloseError
 		if !errors.As(err, &ce) {
@@ -50,4 +51,20 @@ var adapter = wstest.Adapter[*websocket.Conn, *websocket.Upgrader]{
 
 func TestAdapter(t *testing.T) {
 	wstest.RunAdapterSuite(t, adapter)
+}
+
+func TestLiveConnectionClosedOnRevocation(t *testing.T) {
+	wstest.LiveClosedOnRevocation(t, adapter)
+}
+
+func TestLiveConnectionClosedOnRootRotation(t *testing.T) {
+	wstest.LiveClosedOnRootRotation(t, adapter)
+}
+
+func TestExpiryContextWithinOneSecond(t *testing.T) {
+	wstest.ExpiryContextWithinOneSecond(t, adapter)
+}
+
+func TestObserverSeesRawRefusal(t *testing.T) {
+	wstest.ObserverSeesRawRefusal(t, adapter)
 }

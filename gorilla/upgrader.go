@@ -51,8 +51,13 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 // established, also on failure, for logging; use the conn only when err is
 // nil.
 //
-// Unlike [Handler], neither form ends the connection when the certificate
-// expires: close it by id.NotAfter yourself.
+// Unlike [Handler], neither form holds the connection: to end it when the
+// certificate expires or trust in it is withdrawn, hold it yourself,
+//
+//	ctx, release := a.Hold(context.Background(), r, id, func(cause error) { gorilla.Disconnect(conn, cause) })
+//	defer release()
+//
+// and stop serving when ctx ends.
 func (u *Upgrader) UpgradeWithIdentity(w http.ResponseWriter, r *http.Request, responseHeader http.Header) (conn *websocket.Conn, id *httpauth.Identity, err error) {
 	return certgate.Upgrade(w, r, u.auth, func(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
 		return u.up.Upgrade(w, r, responseHeader)

@@ -26,6 +26,11 @@ type Authenticator struct {
 	insecure   bool
 	logger     *slog.Logger
 	onError    func(http.ResponseWriter, *http.Request, *Error)
+
+	recheckEvery time.Duration // zero: only on change
+	recheckAuthz bool
+	live         liveSet
+	observers    []Observer
 }
 
 // New checks cfg and returns an Authenticator. It refuses configurations
@@ -52,6 +57,15 @@ func New(cfg Config) (*Authenticator, error) {
 		insecure:   cfg.InsecureSkipHeaderVerification,
 		logger:     cfg.Logger,
 		onError:    cfg.ErrorHandler,
+
+		recheckAuthz: cfg.RecheckAuthorizer,
+		observers:    append([]Observer(nil), cfg.Observers...),
+	}
+	switch {
+	case cfg.RecheckInterval == 0:
+		a.recheckEvery = DefaultRecheckInterval
+	case cfg.RecheckInterval > 0:
+		a.recheckEvery = cfg.RecheckInterval
 	}
 	if a.roots == nil && cfg.Roots != nil {
 		a.roots = staticRoots{cfg.Roots}
@@ -104,28 +118,50 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Identity, error) {
 	if err != nil {
 		e := asError(err)
 		a.logRefusal(r, id, e)
+		a.observeRefused(r, id, e)
 		return id, e
 	}
+	a.observeAccepted(r, id)
 	return id, nil
 }
 
-// logRefusal writes one record per refusal. It names the certificate by
-// fingerprint and serial, never by PEM or whole subject.
+// logRefusal writes one record per refusal: its stable code, status and
+// reason, the request's method, path and peer, where the certificate was
+// looked for, and, when one was identified, its CN, fingerprint and
+// serial; never a PEM block or a whole subject.
 func (a *Authenticator) logRefusal(r *http.Request, id *Identity, e *Error) {
 	if a.logger == nil {
 		return
 	}
 	attrs := []slog.Attr{
+		slog.String("code", e.Code()),
 		slog.Int("status", e.ResponseStatus()),
 		slog.String("reason", e.Error()),
+		slog.String("method", r.Method),
+		slog.String("path", cut(r.URL.Path, maxLoggedPath)),
 		slog.String("remote_addr", r.RemoteAddr),
+		slog.String("source", a.sourceOf(id)),
 	}
 	if id != nil {
+		cn, _ := id.CommonName()
 		attrs = append(attrs,
+			slog.String("cn", truncate(cn)),
 			slog.String("fingerprint", id.Fingerprint),
 			slog.String("serial", serialHex(id.Certificate)))
 	}
 	a.logger.LogAttrs(r.Context(), slog.LevelWarn, "httpauth: request refused", attrs...)
+}
+
+// sourceOf names where the certificate came from: "tls", or the header's
+// canonical name; without an identity, where it was looked for first.
+func (a *Authenticator) sourceOf(id *Identity) string {
+	switch {
+	case id != nil && id.Header != "":
+		return id.Header
+	case id == nil && a.src.isHeader():
+		return a.src.Header
+	}
+	return "tls"
 }
 
 // Now returns the current time by the Authenticator's clock

@@ -114,6 +114,28 @@ type Config struct {
 	// negative CacheSize disables this cache too.
 	FailureCacheTTL time.Duration
 
+	// RecheckInterval is how often the connections held with
+	// [Authenticator.Hold] (every connection a WebSocket adapter's Handler
+	// serves) are checked again although nothing signalled a change. They
+	// are checked at once when the roots change or a [Notifier] among the
+	// roots and revocation checkers signals; this interval is for what no
+	// notifier reports, such as OCSP answers and distribution points' CRLs,
+	// which each re-check may fetch. Zero: DefaultRecheckInterval;
+	// negative: only on change.
+	RecheckInterval time.Duration
+
+	// RecheckAuthorizer runs Authorize again at each re-check of a held
+	// connection, with the request that opened it, so that an authorizer
+	// reading a changing policy (a database, an allow-list file) can end
+	// connections it no longer allows. False: the authorizer's answer at
+	// the upgrade stands for the connection's life.
+	RecheckAuthorizer bool
+
+	// Observers are told of every acceptance and refusal, and of the
+	// start and end of every held connection (see [Observer]): for
+	// metrics and traces. Nil: nobody, at no cost.
+	Observers []Observer
+
 	// InsecureSkipHeaderVerification takes header certificates as the proxy
 	// sent them, without checking roots, validity or key usage. Only for a
 	// proxy that verified the client itself and is the sole way to reach

@@ -256,3 +256,7 @@ func parseCRLFile(data []byte) ([]*x509.RevocationList, error) {
 // Changed returns a channel closed when the data in force next changes
 // (see [Notifier]).
 func (c *CRLFiles) Changed() <-chan struct{} { return c.w.changes() }
+
+// refresh looks at the files if the interval has passed, for the watcher
+// of live connections.
+func (c *CRLFiles) refresh() { c.w.current() }

@@ -200,3 +200,7 @@ func (f *DenyListFile) CheckRevocation(ctx context.Context, chain []*x509.Certif
 // Changed returns a channel closed when the data in force next changes
 // (see [Notifier]).
 func (f *DenyListFile) Changed() <-chan struct{} { return f.w.changes() }
+
+// refresh looks at the file if the interval has passed, for the watcher of
+// live connections.
+func (f *DenyListFile) refresh() { f.w.current() }

@@ -14,14 +14,15 @@ import (
 type reason struct {
 	msg    string
 	public string // what the client may read; never carries request data
+	code   string // stable, for metrics and dashboards: see Error.Code
 	parent error
 }
 
 func (r *reason) Error() string { return r.msg }
 func (r *reason) Unwrap() error { return r.parent }
 
-func newReason(msg, public string, parent error) error {
-	return &reason{msg: "httpauth: " + msg, public: public, parent: parent}
+func newReason(code, msg, public string, parent error) error {
+	return &reason{msg: "httpauth: " + msg, public: public, code: code, parent: parent}
 }
 
 // Sentinel reasons. Use errors.Is on an error returned by
@@ -29,73 +30,73 @@ func newReason(msg, public string, parent error) error {
 var (
 	// ErrNoCertificate: nothing was offered (plain HTTP, a TLS connection
 	// without a client certificate, or no certificate in the header).
-	ErrNoCertificate = newReason("no client certificate", "client certificate required", nil)
+	ErrNoCertificate = newReason("no_certificate", "no client certificate", "client certificate required", nil)
 
 	// ErrNotVerified: a certificate was offered but is not acceptable. The
 	// reasons below refine it.
-	ErrNotVerified = newReason("client certificate not verified", "client certificate not accepted", nil)
+	ErrNotVerified = newReason("not_verified", "client certificate not verified", "client certificate not accepted", nil)
 	// ErrUnknownAuthority: the certificate does not chain to a configured root.
-	ErrUnknownAuthority = newReason("certificate signed by unknown authority", "client certificate signed by unknown authority", ErrNotVerified)
+	ErrUnknownAuthority = newReason("unknown_authority", "certificate signed by unknown authority", "client certificate signed by unknown authority", ErrNotVerified)
 	// ErrExpired: the leaf or a certificate of its chain is past NotAfter.
-	ErrExpired = newReason("certificate expired", "client certificate expired", ErrNotVerified)
+	ErrExpired = newReason("expired", "certificate expired", "client certificate expired", ErrNotVerified)
 	// ErrNotYetValid: the leaf or a certificate of its chain is before NotBefore.
-	ErrNotYetValid = newReason("certificate not yet valid", "client certificate not yet valid", ErrNotVerified)
+	ErrNotYetValid = newReason("not_yet_valid", "certificate not yet valid", "client certificate not yet valid", ErrNotVerified)
 	// ErrClientAuthUsage: the certificate may not be used for client
 	// authentication (its extended key usage lacks clientAuth).
-	ErrClientAuthUsage = newReason("certificate lacks client-auth usage", "client certificate not valid for client authentication", ErrNotVerified)
+	ErrClientAuthUsage = newReason("client_auth_usage", "certificate lacks client-auth usage", "client certificate not valid for client authentication", ErrNotVerified)
 	// ErrChainTooLong: more certificates than [Config.MaxChainLength].
-	ErrChainTooLong = newReason("certificate chain too long", "client certificate chain too long", ErrNotVerified)
+	ErrChainTooLong = newReason("chain_too_long", "certificate chain too long", "client certificate chain too long", ErrNotVerified)
 	// ErrUnsupportedKey: a presented certificate's public key is of a type,
 	// curve, size or exponent that is not accepted (RSA over 8,192 bits or
 	// with an exponent over 65,537, a curve Go's verifier lacks). Checked
 	// before any signature, so such keys cost nothing to refuse.
-	ErrUnsupportedKey = newReason("certificate key not accepted", "client certificate not accepted", ErrNotVerified)
+	ErrUnsupportedKey = newReason("unsupported_key", "certificate key not accepted", "client certificate not accepted", ErrNotVerified)
 	// ErrAmbiguousChain: the presented certificates offer more than one
 	// issuer for a certificate of the chain, which only a hostile or broken
 	// client sends; see [Config.MaxChainLength] for the other chain limits.
-	ErrAmbiguousChain = newReason("presented chain is ambiguous", "client certificate chain not accepted", ErrNotVerified)
+	ErrAmbiguousChain = newReason("ambiguous_chain", "presented chain is ambiguous", "client certificate chain not accepted", ErrNotVerified)
 	// ErrLeafIsCA: the client certificate is a CA certificate (basic
 	// constraints CA:TRUE or key usage keyCertSign) and is not itself one of
 	// the configured roots.
-	ErrLeafIsCA = newReason("client certificate is a CA certificate", "client certificate not valid for client authentication", ErrNotVerified)
+	ErrLeafIsCA = newReason("leaf_is_ca", "client certificate is a CA certificate", "client certificate not valid for client authentication", ErrNotVerified)
 	// ErrLeafKeyUsage: the client certificate has a key usage extension
 	// that allows neither digitalSignature nor keyAgreement.
-	ErrLeafKeyUsage = newReason("certificate key usage forbids client authentication", "client certificate not valid for client authentication", ErrNotVerified)
+	ErrLeafKeyUsage = newReason("leaf_key_usage", "certificate key usage forbids client authentication", "client certificate not valid for client authentication", ErrNotVerified)
 	// ErrRevoked: a certificate of the verified chain is revoked, by a
 	// [RevocationChecker] of [Config.Revocation].
-	ErrRevoked = newReason("certificate revoked", "client certificate revoked", ErrNotVerified)
+	ErrRevoked = newReason("revoked", "certificate revoked", "client certificate revoked", ErrNotVerified)
 	// ErrRevocationUnknown: a [RevocationChecker] could not tell whether
 	// the chain is revoked and is not wrapped in [FailOpen].
-	ErrRevocationUnknown = newReason("certificate revocation status unknown", "client certificate not accepted", ErrNotVerified)
+	ErrRevocationUnknown = newReason("revocation_unknown", "certificate revocation status unknown", "client certificate not accepted", ErrNotVerified)
 	// ErrNoRoots: the certificate needs verification but no roots are
 	// configured (see [Config.Roots]).
-	ErrNoRoots = newReason("no roots configured to verify the certificate", "client certificate not accepted", ErrNotVerified)
+	ErrNoRoots = newReason("no_roots", "no roots configured to verify the certificate", "client certificate not accepted", ErrNotVerified)
 
 	// ErrUntrustedProxy: a header source is configured but the request's
 	// immediate peer is not in [Source.TrustedProxies].
-	ErrUntrustedProxy = newReason("request not from a trusted proxy", "client certificate required", nil)
+	ErrUntrustedProxy = newReason("untrusted_proxy", "request not from a trusted proxy", "client certificate required", nil)
 	// ErrRemoteAddrMalformed: a header source is configured but
 	// r.RemoteAddr is not ip:port, as net/http always sets it. A
 	// middleware rewrote it, likely from a client's forwarding header, so
 	// the request is refused without the TLS fallback. A kind of
 	// [ErrUntrustedProxy].
-	ErrRemoteAddrMalformed = newReason("peer address malformed", "client certificate required", ErrUntrustedProxy)
+	ErrRemoteAddrMalformed = newReason("remote_addr_malformed", "peer address malformed", "client certificate required", ErrUntrustedProxy)
 	// ErrHeaderMissing: the request came from a trusted proxy without the
 	// certificate header.
-	ErrHeaderMissing = newReason("certificate header missing", "client certificate required", ErrNoCertificate)
+	ErrHeaderMissing = newReason("header_missing", "certificate header missing", "client certificate required", ErrNoCertificate)
 	// ErrHeaderMalformed: the certificate header could not be decoded, was
 	// sent more than once, or exceeds the size caps.
-	ErrHeaderMalformed = newReason("certificate header malformed", "client certificate not accepted", ErrNotVerified)
+	ErrHeaderMalformed = newReason("header_malformed", "certificate header malformed", "client certificate not accepted", ErrNotVerified)
 	// ErrVerifyHeader: the proxy's verification-status header is missing or
 	// does not hold [Source.VerifyValue].
-	ErrVerifyHeader = newReason("verification-status header mismatch", "client certificate not accepted", ErrNotVerified)
+	ErrVerifyHeader = newReason("verify_header", "verification-status header mismatch", "client certificate not accepted", ErrNotVerified)
 
 	// ErrDenied: the certificate is valid but the [Authorizer] refused it.
-	ErrDenied = newReason("access denied", "access denied", nil)
+	ErrDenied = newReason("denied", "access denied", "access denied", nil)
 	// ErrAuthorizer: the authorizer panicked, did not answer within
 	// [Config.AuthorizeTimeout], returned a nil *[Error] as its error, or
 	// chose a 5xx status.
-	ErrAuthorizer = newReason("authorizer failed", "authorization unavailable", nil)
+	ErrAuthorizer = newReason("authorizer_failed", "authorizer failed", "authorization unavailable", nil)
 )
 
 // Error is the refusal returned by [Authenticator.Authenticate]. It carries
@@ -155,6 +156,59 @@ func (e *Error) PublicText() string {
 		return r.public
 	}
 	return http.StatusText(e.ResponseStatus())
+}
+
+// Code returns the refusal's stable, machine-readable code, for metric
+// labels, dashboards and alerts: the code of its most specific reason
+// (for instance "expired", "unknown_authority", "untrusted_proxy",
+// "denied"; [ReasonCodes] lists them all), or, for an error without a
+// library reason, "internal" when its status is 500 and "other" for any
+// other status. Codes never change between versions; new reasons add new
+// codes.
+func (e *Error) Code() string {
+	if e == nil {
+		return CodeInternal
+	}
+	var r *reason
+	if errors.As(e.Reason, &r) {
+		return r.code
+	}
+	if e.ResponseStatus() == http.StatusInternalServerError {
+		return CodeInternal
+	}
+	return CodeOther
+}
+
+// The codes of errors that wrap no library reason; see [Error.Code].
+const (
+	CodeInternal = "internal"
+	CodeOther    = "other"
+)
+
+// ReasonCodes returns every code [Error.Code] can return, each with the
+// reason it stands for (nil for [CodeInternal] and [CodeOther]), in a
+// fixed order: the README's table of codes, and a golden list in the
+// tests, are made from it.
+func ReasonCodes() []ReasonCode {
+	out := make([]ReasonCode, 0, len(allReasons)+2)
+	for _, err := range allReasons {
+		out = append(out, ReasonCode{Code: err.(*reason).code, Reason: err})
+	}
+	return append(out, ReasonCode{Code: CodeInternal}, ReasonCode{Code: CodeOther})
+}
+
+// ReasonCode pairs a code with its sentinel reason.
+type ReasonCode struct {
+	Code   string
+	Reason error
+}
+
+var allReasons = []error{
+	ErrNoCertificate, ErrHeaderMissing, ErrUntrustedProxy, ErrRemoteAddrMalformed,
+	ErrNotVerified, ErrUnknownAuthority, ErrExpired, ErrNotYetValid, ErrClientAuthUsage,
+	ErrChainTooLong, ErrUnsupportedKey, ErrAmbiguousChain, ErrLeafIsCA, ErrLeafKeyUsage,
+	ErrRevoked, ErrRevocationUnknown, ErrNoRoots, ErrHeaderMalformed, ErrVerifyHeader,
+	ErrDenied, ErrAuthorizer,
 }
 
 // MaxPublicText caps [Error.PublicText].

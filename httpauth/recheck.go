@@ -4,24 +4,33 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net/http"
 )
 
 // Recheck asks again whether id, which a admitted earlier, would still be
 // admitted now: for a connection that outlives its request. It checks the
-// validity of the chain by a's clock, the chain against the roots in force
-// (when a verifies against roots; a roots rotation may have removed its
-// CA), and a's revocation checkers. It does not run the authorizer. It
-// returns nil, or an *[Error] as [Authenticator.Authenticate] does: for
-// instance [ErrExpired], [ErrUnknownAuthority] or [ErrRevoked].
+// validity of the chain by a's clock, that the chain's root is still among
+// the roots in force (when a verifies against roots; a roots rotation may
+// have removed it), and a's revocation checkers. It does not run the
+// authorizer. It returns nil, or an *[Error] as [Authenticator.Authenticate]
+// does: for instance [ErrExpired], [ErrUnknownAuthority] or [ErrRevoked].
 //
-// Call it when a [Notifier] (roots, CRLs, deny-list) signals a change, or
-// periodically. Its work is bounded by the verified chain, which is short
-// and was proven before.
+// [Authenticator.Hold] runs it for every held connection when trust
+// changes; call it yourself for connections you track otherwise. Its work
+// is bounded by the verified chain, which is short and whose signatures
+// were checked at admission: they need no second look.
 func (a *Authenticator) Recheck(ctx context.Context, id *Identity) error {
 	if id == nil || id.Certificate == nil {
 		return &Error{Status: http.StatusInternalServerError, Reason: errors.New("httpauth: Recheck needs an identity that Authenticate returned")}
 	}
+	return a.recheck(ctx, id, nil, &anchorMemo{roots: a.currentRoots()})
+}
+
+// recheck is Recheck for a held connection: r, when not nil and
+// Config.RecheckAuthorizer is set, runs the authorizer again. memo holds
+// the roots in force.
+func (a *Authenticator) recheck(ctx context.Context, id *Identity, r *http.Request, memo *anchorMemo) error {
 	chain := id.verifiedChain
 	if !id.Verified || len(chain) == 0 {
 		// Unverified (InsecureSkipHeaderVerification): only the clock.
@@ -33,23 +42,44 @@ func (a *Authenticator) Recheck(ctx context.Context, id *Identity) error {
 	if err := a.checkChain(chain); err != nil {
 		return unauthorized(err)
 	}
-	if roots := a.currentRoots(); roots != nil {
-		if err := a.reverify(chain, roots); err != nil {
+	if memo.roots != nil {
+		if err := a.stillAnchored(chain, memo); err != nil {
 			return unauthorized(err)
 		}
 	}
-	return a.checkRevocation(ctx, "", id)
-}
-
-// reverify verifies a chain verified before against roots, which may have
-// changed since; the path is the one found then (the chain without its
-// leaf and root).
-func (a *Authenticator) reverify(chain []*x509.Certificate, roots *x509.CertPool) error {
-	leaf := chain[0]
-	path := chain[1:max(1, len(chain)-1)]
-	_, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: a.intermediates(path), CurrentTime: a.now(), KeyUsages: clientAuth})
-	if err != nil {
-		return a.verifyError(leaf, err, roots)
+	if err := a.checkRevocation(ctx, "", id); err != nil {
+		return err
+	}
+	if r != nil && a.recheckAuthz {
+		return asErrorOrNil(a.authorize(r.WithContext(ctx), id))
 	}
 	return nil
+}
+
+// stillAnchored checks that the root of a verified chain is still trusted
+// under the roots in force: in the pool, or vouched for by it (a renewed
+// root with the same name and key).
+func (a *Authenticator) stillAnchored(chain []*x509.Certificate, memo *anchorMemo) error {
+	root := chain[len(chain)-1]
+	err, ok := memo.get(root)
+	if !ok {
+		err = a.anchored(root, memo.roots, a.now())
+		memo.put(root, err)
+	}
+	if err == nil {
+		return nil
+	}
+	var unknown x509.UnknownAuthorityError
+	if errors.As(err, &unknown) && !emptyPool(memo.roots) {
+		return fmt.Errorf("%w: certificate %s: its root %q is no longer among the roots in force", ErrUnknownAuthority, shortFP(chain[0]), truncate(root.Subject.CommonName))
+	}
+	return a.verifyError(chain[0], err, memo.roots)
+}
+
+// asErrorOrNil is asError that keeps nil.
+func asErrorOrNil(err error) error {
+	if err == nil {
+		return nil
+	}
+	return asError(err)
 }

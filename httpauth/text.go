@@ -1,6 +1,9 @@
 package httpauth
 
-import "crypto/x509"
+import (
+	"crypto/x509"
+	"unicode/utf8"
+)
 
 // Helpers for the text of refusals and log records, which name a
 // certificate by fingerprint or serial and quote client text only cut short.
@@ -11,6 +14,21 @@ func truncate(s string) string {
 		return s[:32] + "…"
 	}
 	return s
+}
+
+// maxLoggedPath caps the request path in a log record: enough to tell
+// routes apart, not a client's megabyte of path.
+const maxLoggedPath = 256
+
+// cut keeps at most n bytes of s, on a rune boundary, marking the cut.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // shortFP is the first 16 hex digits of the SHA-256 fingerprint: enough to

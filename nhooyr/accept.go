@@ -21,8 +21,13 @@ import (
 // established, also on failure, for logging; use the conn only when err
 // is nil.
 //
-// Unlike Handler, Accept does not end the connection when the certificate
-// expires: close it by id.NotAfter yourself.
+// Unlike [Handler], Accept does not hold the connection: to end it when
+// the certificate expires or trust in it is withdrawn, hold it yourself,
+//
+//	ctx, release := a.Hold(context.Background(), r, id, func(cause error) { nhooyr.Disconnect(conn, cause) })
+//	defer release()
+//
+// and stop serving when ctx ends.
 func Accept(w http.ResponseWriter, r *http.Request, a *httpauth.Authenticator, opts *websocket.AcceptOptions) (*websocket.Conn, *httpauth.Identity, error) {
 	return certgate.Upgrade(w, r, a, func(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
 		return websocket.Accept(w, r, opts)

@@ -181,3 +181,25 @@ func TestSerialsUniqueAndPositive(t *testing.T) {
 		seen[sn.String()] = true
 	}
 }
+
+// A CRL lists exactly the leaves given, under the number given, and is
+// signed by its authority.
+func TestAuthorityCRL(t *testing.T) {
+	t.Parallel()
+	set := MustSet(t)
+	data, err := set.Intermediate.CRL(7, set.Alice)
+	require.NoError(t, err)
+	block, _ := pem.Decode(data)
+	require.NotNil(t, block)
+	assert.Equal(t, "X509 CRL", block.Type)
+	crl, err := x509.ParseRevocationList(block.Bytes)
+	require.NoError(t, err)
+	require.NoError(t, crl.CheckSignatureFrom(set.Intermediate.Cert))
+	assert.Equal(t, int64(7), crl.Number.Int64())
+	require.Len(t, crl.RevokedCertificateEntries, 1)
+	assert.Equal(t, set.Alice.Cert.SerialNumber, crl.RevokedCertificateEntries[0].SerialNumber)
+
+	var none *Authority
+	_, err = none.CRL(1)
+	assert.Error(t, err)
+}

@@ -35,6 +35,8 @@ type Adapter[C, O any] struct {
 	// Close ends conn, with the closing handshake where the package does
 	// one.
 	Close func(conn C) error
+	// Disconnect is the package's Disconnect.
+	Disconnect func(conn C, cause error)
 	// CloseStatus is the close code and reason a failed Read reports.
 	CloseStatus func(err error) (code int, reason string)
 	// Refused, if set, is what the client's error for a refused handshake
@@ -104,7 +106,7 @@ func (ad Adapter[C, O]) echo(ids chan<- served, causes chan<- error) func(contex
 			}
 		}
 		if causes != nil {
-			// At expiry ctx ends right after Expire has closed conn.
+			// At expiry ctx ends right after Disconnect has closed conn.
 			select {
 			case <-ctx.Done():
 			case <-time.After(10 * time.Second):

@@ -1,0 +1,7 @@
+package httpauth
+
+import "context"
+
+// RecheckHeld runs one round of re-checks over the connections a holds,
+// as the watcher does after a change, and waits for it.
+func RecheckHeld(a *Authenticator) { a.recheckLive(context.Background(), a.currentRoots()) }

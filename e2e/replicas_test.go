@@ -3,12 +3,8 @@
 package e2e
 
 import (
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"path/filepath"
 	"testing"
 	"time"
@@ -80,7 +76,7 @@ func TestReplicasCloseRevokedClient(t *testing.T) {
 
 	swapped := vol.update(t, map[string][]byte{
 		"ca.pem":  pki.Root.PEM(),
-		"crl.pem": replicaCRLs(t, pki, 2, pki.Alice.Cert.SerialNumber),
+		"crl.pem": replicaCRLs(t, pki, 2, pki.Alice),
 	})
 
 	bound := replicaReload + time.Second
@@ -112,24 +108,14 @@ func TestReplicasCloseRevokedClient(t *testing.T) {
 }
 
 // replicaCRLs is the PEM of two CRLs numbered n: the root's, empty, and
-// the intermediate's, listing serials.
-func replicaCRLs(t *testing.T, pki *testpki.Set, n int64, serials ...*big.Int) []byte {
+// the intermediate's, revoking leaves.
+func replicaCRLs(t *testing.T, pki *testpki.Set, n int64, revoked ...*testpki.Leaf) []byte {
 	t.Helper()
-	sign := func(ca *testpki.Authority, serials []*big.Int) []byte {
-		tmpl := &x509.RevocationList{
-			Number:     big.NewInt(n),
-			ThisUpdate: time.Now().Add(-time.Minute),
-			NextUpdate: time.Now().Add(time.Hour),
-		}
-		for _, s := range serials {
-			tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries,
-				x509.RevocationListEntry{SerialNumber: s, RevocationTime: time.Now().Add(-time.Second)})
-		}
-		der, err := x509.CreateRevocationList(rand.Reader, tmpl, ca.Cert, ca.Key)
-		require.NoError(t, err)
-		return pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})
-	}
-	return append(sign(pki.Root, nil), sign(pki.Intermediate, serials)...)
+	root, err := pki.Root.CRL(n)
+	require.NoError(t, err)
+	inter, err := pki.Intermediate.CRL(n, revoked...)
+	require.NoError(t, err)
+	return append(root, inter...)
 }
 
 func websocketDialer(pki *testpki.Set, leaf *testpki.Leaf) *websocket.Dialer {

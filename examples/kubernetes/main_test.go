@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -62,18 +58,11 @@ func newClusterPKI(t *testing.T) *clusterPKI {
 	}
 	key, err := p.server.KeyPEM()
 	require.NoError(t, err)
-	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
-		Number:     big.NewInt(1),
-		ThisUpdate: time.Now().Add(-time.Hour),
-		NextUpdate: time.Now().Add(24 * time.Hour),
-		RevokedCertificateEntries: []x509.RevocationListEntry{
-			{SerialNumber: p.mallet.Cert.SerialNumber, RevocationTime: time.Now().Add(-time.Minute)},
-		},
-	}, ca.Cert, ca.Key)
+	crl, err := ca.CRL(1, p.mallet)
 	require.NoError(t, err)
 	p.files = config{
 		caPath:   file("ca.pem", ca.PEM()),
-		crlPath:  file("crl.pem", pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: crl})),
+		crlPath:  file("crl.pem", crl),
 		certPath: file("tls.crt", p.server.ChainPEM()),
 		keyPath:  file("tls.key", key),
 		reload:   "1s",

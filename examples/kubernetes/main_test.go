@@ -33,9 +33,9 @@ func TestMain(m *testing.M) {
 // clusterPKI is one CA that issues the clients directly, as in the
 // README's recipe, and the files a Deployment would mount.
 type clusterPKI struct {
-	ca                    *testpki.Authority
-	server, alice, mallet *testpki.Leaf // mallet is on the CRL
-	files                 config
+	ca                           *testpki.Authority
+	server, alice, carol, mallet *testpki.Leaf // mallet is on the CRL
+	files                        config
 }
 
 func newClusterPKI(t *testing.T) *clusterPKI {
@@ -46,6 +46,8 @@ func newClusterPKI(t *testing.T) *clusterPKI {
 	p.server, err = ca.Server()
 	require.NoError(t, err)
 	p.alice, err = ca.Leaf(testpki.WithCN("alice"))
+	require.NoError(t, err)
+	p.carol, err = ca.Leaf(testpki.WithCN("carol"))
 	require.NoError(t, err)
 	p.mallet, err = ca.Leaf(testpki.WithCN("mallet"))
 	require.NoError(t, err)
@@ -255,4 +257,39 @@ func TestNewServerChecksConfiguration(t *testing.T) {
 			assert.Error(t, err)
 		})
 	}
+}
+
+// A CRL written while a client is connected ends its connection with 1008
+// and the reason, and leaves the others open.
+func TestRevokedWhileConnected(t *testing.T) {
+	p := newClusterPKI(t)
+	c := p.files
+	c.mode, c.reload = "passthrough", "100ms"
+	addr := start(t, t.Context(), c)
+	dial := func(leaf *testpki.Leaf) *websocket.Conn {
+		conn, _, err := p.dialer(leaf).DialContext(t.Context(), "wss://"+addr+"/ws", nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
+	alice, carol := dial(p.alice), dial(p.carol)
+
+	crl, err := p.ca.CRL(2, p.mallet, p.alice)
+	require.NoError(t, err)
+	tmp := p.files.crlPath + ".tmp"
+	require.NoError(t, os.WriteFile(tmp, crl, 0o600))
+	require.NoError(t, os.Rename(tmp, p.files.crlPath))
+
+	require.NoError(t, alice.SetReadDeadline(time.Now().Add(10*time.Second)))
+	_, _, err = alice.ReadMessage()
+	var ce *websocket.CloseError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, websocket.ClosePolicyViolation, ce.Code)
+	assert.Equal(t, "certificate revoked", ce.Text)
+
+	require.NoError(t, carol.WriteMessage(websocket.TextMessage, []byte("still here")))
+	require.NoError(t, carol.SetReadDeadline(time.Now().Add(10*time.Second)))
+	_, msg, err := carol.ReadMessage()
+	require.NoError(t, err)
+	assert.Equal(t, "still here", string(msg))
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -292,4 +293,17 @@ func TestRevokedWhileConnected(t *testing.T) {
 	_, msg, err := carol.ReadMessage()
 	require.NoError(t, err)
 	assert.Equal(t, "still here", string(msg))
+}
+
+// Every environment variable deployment.yaml sets is one main reads.
+func TestDeploymentSetsKnownVariables(t *testing.T) {
+	manifest, err := os.ReadFile("deployment.yaml")
+	require.NoError(t, err)
+	source, err := os.ReadFile("main.go")
+	require.NoError(t, err)
+	names := regexp.MustCompile(`(?m)^\s*- name: ([A-Z_]+)$`).FindAllSubmatch(manifest, -1)
+	require.NotEmpty(t, names)
+	for _, m := range names {
+		assert.Contains(t, string(source), `"`+string(m[1])+`"`, "deployment.yaml sets %s", m[1])
+	}
 }

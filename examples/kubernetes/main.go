@@ -98,7 +98,7 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	defer cancel()
 	err = srv.Shutdown(sctx) // hijacked WebSockets are not its to wait for
 	stopAll(errShutdown)
-	live.Wait() // each echo closes within certgate.WriteTimeout
+	live.Wait() // each echo gets a second for its close frame
 	return err
 }
 

@@ -32,7 +32,7 @@ const (
 	echoWait       = 30 * time.Second
 	settleWait     = 15 * time.Second
 	maxRevokeWall  = 5 * time.Second
-	maxExtraPerCon = 8 << 10 // bytes of heap and stack together
+	maxExtraPerCon = 4 << 10 // bytes of heap and stack together: the target
 )
 
 // TestTenThousandLiveConnections holds 10,000 gated WebSocket connections

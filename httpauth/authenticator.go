@@ -93,6 +93,9 @@ func New(cfg Config) (*Authenticator, error) {
 		}
 		a.cache = newVerdictCache(size, ttl, a.now)
 	}
+	// What held connections are re-checked against until a change: a
+	// change from now on, even before the first connection, is one.
+	a.live.watch.trust = a.trustState(time.Now())
 	return a, nil
 }
 

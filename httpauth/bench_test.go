@@ -210,3 +210,36 @@ func BenchmarkHeaderRefused(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkObserver is the cached TLS path, the cheapest and so the one
+// where an observer's cost shows most, with no observer and with one whose
+// functions do nothing, accepted and refused, in one run. Compare the
+// pairs as ratios: an unset observer costs a length check, a no-op one a
+// call.
+//
+//	go test ./httpauth -run '^$' -bench Observer -benchmem -count 5
+func BenchmarkObserver(b *testing.B) {
+	pki := testpki.MustSet(b)
+	noop := httpauth.Observer{
+		Accepted: func(*http.Request, *httpauth.Identity) {},
+		Refused:  func(*http.Request, *httpauth.Identity, *httpauth.Error) {},
+	}
+	for _, leaf := range []struct {
+		name string
+		leaf *testpki.Leaf
+	}{{"accepted", pki.Alice}, {"refused", pki.Bob}} {
+		for _, obs := range []struct {
+			name string
+			list []httpauth.Observer
+		}{{"none", nil}, {"no-op", []httpauth.Observer{noop}}} {
+			b.Run(leaf.name+"/"+obs.name, func(b *testing.B) {
+				a := mustNew(b, httpauth.Config{Roots: pki.Root.Pool(), Authorize: httpauth.AllowCN("alice"), Observers: obs.list})
+				r := tlsRequest(leaf.leaf)
+				b.ReportAllocs()
+				for b.Loop() {
+					_, _ = a.Authenticate(r)
+				}
+			})
+		}
+	}
+}

@@ -59,6 +59,7 @@ func NewCRLFiles(path string, interval time.Duration, opts ...FileOption) (*CRLF
 
 var crlKind = watchKind[*crlSet]{
 	name:     "CRL files",
+	short:    "crl",
 	read:     readFiles,
 	parse:    parseCRLs,
 	empty:    func() *crlSet { return &crlSet{} },

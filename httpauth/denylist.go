@@ -146,6 +146,7 @@ func NewDenyListFile(path string, interval time.Duration, opts ...FileOption) (*
 
 var denyKind = watchKind[*DenyList]{
 	name:     "deny-list file",
+	short:    "deny-list",
 	read:     readDenyList,
 	parse:    parseDenyList,
 	empty:    func() *DenyList { d, _ := NewDenyList(); return d },

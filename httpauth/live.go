@@ -79,6 +79,7 @@ type liveConn struct {
 	cancel context.CancelCauseFunc
 	timer  *time.Timer
 	start  time.Time // for ConnEnd.Duration
+	seq    uint64    // order of addition to the liveSet
 
 	mu    sync.Mutex
 	state connState
@@ -171,11 +172,17 @@ func (c *liveConn) release() {
 }
 
 // liveSet is an Authenticator's registry of held connections. A watcher
-// goroutine runs while it is not empty.
+// goroutine runs while it is not empty; what it knows of the trust in
+// force outlives it in watch, so a change made while no connection was
+// held, or while the last one was being admitted, is still seen as one.
 type liveSet struct {
 	mu    sync.Mutex
 	conns map[*liveConn]struct{}
+	seq   uint64             // of the last connection added
 	stop  context.CancelFunc // ends the watcher; nil while none runs
+	done  chan struct{}      // closed when the last watcher has saved watch
+
+	watch watchMemory // read by a watcher when it starts, saved when it ends
 }
 
 func (s *liveSet) add(a *Authenticator, c *liveConn) {
@@ -184,13 +191,15 @@ func (s *liveSet) add(a *Authenticator, c *liveConn) {
 	if s.conns == nil {
 		s.conns = make(map[*liveConn]struct{})
 	}
+	s.seq++
+	c.seq = s.seq
 	s.conns[c] = struct{}{}
 	if s.stop == nil {
 		var ctx context.Context
 		ctx, s.stop = context.WithCancel(context.Background())
-		// The state to compare with is taken now, not when the goroutine
-		// first runs, so a change in between is not taken for the start.
-		go a.watchLive(ctx, a.trustState(time.Now()))
+		prev := s.done
+		s.done = make(chan struct{})
+		go a.watchLive(ctx, prev, s.done)
 	}
 }
 
@@ -204,13 +213,19 @@ func (s *liveSet) remove(c *liveConn) {
 	}
 }
 
-// snapshot returns the connections held now.
-func (s *liveSet) snapshot() []*liveConn {
+// since returns the connections held now that were added after the one
+// numbered seq (all for 0), and the number of the last one added.
+func (s *liveSet) since(seq uint64) ([]*liveConn, uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]*liveConn, 0, len(s.conns))
-	for c := range s.conns {
-		out = append(out, c)
+	var out []*liveConn
+	if seq == 0 {
+		out = make([]*liveConn, 0, len(s.conns))
 	}
-	return out
+	for c := range s.conns {
+		if c.seq > seq {
+			out = append(out, c)
+		}
+	}
+	return out, s.seq
 }

@@ -286,3 +286,49 @@ func TestHoldWithoutIdentity(t *testing.T) {
 		assert.Contains(t, e.Error(), "Hold needs the identity")
 	}
 }
+
+// A connection admitted under the old roots but held only after the
+// round that followed their change (its authorizer took a while) is
+// re-checked all the same, also when no other connection kept the
+// watcher running.
+func TestHoldLateArrivalAfterChange(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		set := testpki.MustSet(t)
+		roots := &swappableRoots{pool: set.Root.Pool()}
+		a := mustNew(t, httpauth.Config{RootsProvider: roots, RecheckInterval: -1})
+		first := hold(t, a, set.Alice) // the watcher runs
+
+		r := tlsRequest(set.Bob)
+		id, err := a.Authenticate(r) // under the old roots
+		require.NoError(t, err)
+		roots.Set(set.OtherRoot.Pool())
+		time.Sleep(time.Second) // the round withdraws first only
+		require.ErrorIs(t, context.Cause(first.ctx), httpauth.ErrUnknownAuthority)
+
+		ctx, release := a.Hold(context.Background(), r, id, nil)
+		defer release()
+		time.Sleep(time.Second)
+		assert.ErrorIs(t, context.Cause(ctx), httpauth.ErrUnknownAuthority)
+	})
+}
+
+// A change made while no connection is held is still a change for the
+// first one held after it, if that one was admitted before it.
+func TestHoldChangeBeforeFirstConnection(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		set := testpki.MustSet(t)
+		roots := &swappableRoots{pool: set.Root.Pool()}
+		a := mustNew(t, httpauth.Config{RootsProvider: roots, RecheckInterval: -1})
+		r := tlsRequest(set.Alice)
+		id, err := a.Authenticate(r)
+		require.NoError(t, err)
+		roots.Set(set.OtherRoot.Pool())
+
+		ctx, release := a.Hold(context.Background(), r, id, nil)
+		defer release()
+		time.Sleep(time.Second)
+		assert.ErrorIs(t, context.Cause(ctx), httpauth.ErrUnknownAuthority)
+	})
+}

@@ -19,9 +19,29 @@ const recheckWorkers = 8
 type refresher interface{ refresh() }
 
 // watchLive runs while a holds connections, until ctx ends: it notices
-// changes of trust since w and re-checks every held connection after
-// each.
-func (a *Authenticator) watchLive(ctx context.Context, w trustState) {
+// changes of trust and re-checks every held connection after each. It
+// starts from what the watcher before it knew (waiting for it to save
+// that: prev), so no change is taken for the starting point, and saves
+// what it knows when it ends (closing done).
+//
+// A connection admitted under the old trust but held only after a round
+// began is not in that round: its Authenticate may have run up to an
+// authorizer's timeout before its Hold. So for that long after a change,
+// each tick also re-checks the connections held since the last look.
+func (a *Authenticator) watchLive(ctx context.Context, prev <-chan struct{}, done chan<- struct{}) {
+	if prev != nil {
+		<-prev
+	}
+	a.live.mu.Lock()
+	m := a.live.watch
+	a.live.mu.Unlock()
+	defer func() {
+		a.live.mu.Lock()
+		a.live.watch = m
+		a.live.mu.Unlock()
+		close(done)
+	}()
+
 	tick := time.NewTicker(livePoll)
 	defer tick.Stop()
 	for {
@@ -31,14 +51,29 @@ func (a *Authenticator) watchLive(ctx context.Context, w trustState) {
 		case <-tick.C:
 		}
 		now := time.Now()
-		if !w.changed(a, now) {
+		if m.trust.changed(a, now) {
+			// Taken before the re-checks, so a change during them is not
+			// missed but triggers another round.
+			m.trust = a.trustState(now)
+			var conns []*liveConn
+			conns, m.seen = a.live.since(0)
+			a.recheckLive(ctx, conns, m.trust.roots)
+			m.lateUntil = now.Add(a.timeout + 2*livePoll)
 			continue
 		}
-		// Taken before the re-checks, so a change during them is not
-		// missed but triggers another round.
-		w = a.trustState(now)
-		a.recheckLive(ctx, w.roots)
+		if now.Before(m.lateUntil) {
+			var late []*liveConn
+			late, m.seen = a.live.since(m.seen)
+			a.recheckLive(ctx, late, m.trust.roots)
+		}
 	}
+}
+
+// watchMemory is what the watcher knows, kept between watchers.
+type watchMemory struct {
+	trust     trustState // in force at the last round (or at New)
+	seen      uint64     // connections held up to this one were re-checked
+	lateUntil time.Time  // re-check late arrivals until then
 }
 
 // trustState is what the watcher compares to notice a change.
@@ -96,10 +131,12 @@ func unwrapChecker(c RevocationChecker) RevocationChecker {
 	return c
 }
 
-// recheckLive re-checks every held connection against roots and withdraws
-// those that no longer pass.
-func (a *Authenticator) recheckLive(ctx context.Context, roots *x509.CertPool) {
-	conns := a.live.snapshot()
+// recheckLive re-checks conns against roots and withdraws those that no
+// longer pass.
+func (a *Authenticator) recheckLive(ctx context.Context, conns []*liveConn, roots *x509.CertPool) {
+	if len(conns) == 0 {
+		return
+	}
 	memo := &anchorMemo{roots: roots}
 	var next atomic.Int64
 	var wg sync.WaitGroup

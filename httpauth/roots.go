@@ -69,6 +69,7 @@ func NewFileRoots(path string, interval time.Duration, opts ...FileOption) (*Fil
 
 var rootsKind = watchKind[*x509.CertPool]{
 	name:     "roots file",
+	short:    "roots",
 	read:     os.ReadFile,
 	parse:    parsePool,
 	empty:    x509.NewCertPool,

@@ -33,6 +33,7 @@ type watched[T any] struct {
 	grace    time.Duration
 	logger   *slog.Logger
 	now      func() time.Time
+	onReload []func(Reload)
 
 	state atomic.Pointer[watchState[T]]
 	next  atomic.Int64 // unix nanoseconds of the next check
@@ -52,6 +53,7 @@ type watched[T any] struct {
 // read in messages.
 type watchKind[T any] struct {
 	name     string                                    // "roots file"
+	short    string                                    // "roots", for Reload.Kind
 	read     func(path string) ([]byte, error)         // the content to hash and parse
 	parse    func(path string, data []byte) (T, error) // a non-blank content
 	empty    func() T                                  // what an emptied file, and failing closed, put in force
@@ -68,7 +70,7 @@ func newWatched[T any](kind watchKind[T], path string, interval time.Duration, o
 			o(&s)
 		}
 	}
-	return watched[T]{kind: kind, path: path, interval: interval, grace: s.grace, logger: s.logger, now: s.now}
+	return watched[T]{kind: kind, path: path, interval: interval, grace: s.grace, logger: s.logger, now: s.now, onReload: s.onReload}
 }
 
 type watchState[T any] struct {
@@ -143,10 +145,26 @@ func (w *watched[T]) reload(now time.Time) {
 		}
 		if err == nil {
 			w.loaded(now, hash, val, blank(data))
+			w.reported(nil)
 			return
 		}
 	}
 	w.failed(now, err)
+	w.reported(err)
+}
+
+// reported tells the reload observers of one reload.
+func (w *watched[T]) reported(err error) {
+	for _, f := range w.onReload {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					w.log(slog.LevelError, fmt.Sprintf("httpauth: %s: reload observer panicked: %v", w.kind.name, p))
+				}
+			}()
+			f(Reload{Kind: w.kind.short, Path: w.path, Err: err})
+		}()
+	}
 }
 
 func (w *watched[T]) loaded(now time.Time, hash [sha256.Size]byte, val T, emptied bool) {

@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net/http"
 	"os"
@@ -380,4 +381,45 @@ func TestCRLFilesHonourTheIssuingDistributionPoint(t *testing.T) {
 	require.NoError(t, err)
 	_, err = httpauth.NewCRLFiles(crlDir(t, delta), 0)
 	assert.ErrorContains(t, err, "delta CRL")
+}
+
+// A directory mounted from a Kubernetes ConfigMap holds its files behind
+// symlinks into a timestamped directory, swapped by renaming a "..data"
+// link: the CRLs are read through the links, the dot-entries are not
+// read as CRLs, and a swap is a change.
+func TestCRLFilesKubernetesVolume(t *testing.T) {
+	t.Parallel()
+	pki := testpki.MustSet(t)
+	clock := &fakeClock{t: time.Now()}
+	dir := t.TempDir()
+	publish := func(stamp string, crls ...[]byte) {
+		data := filepath.Join(dir, stamp)
+		require.NoError(t, os.Mkdir(data, 0o700))
+		for i, c := range crls {
+			require.NoError(t, os.WriteFile(filepath.Join(data, fmt.Sprintf("crl%d.pem", i)), pemCRL(c), 0o600))
+		}
+		require.NoError(t, os.Symlink(stamp, filepath.Join(dir, "..data_tmp")))
+		require.NoError(t, os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")))
+	}
+	publish("..2026_11_29_12_00_00.000000001", emptyCRLs(t, pki)...)
+	for i := range 2 {
+		name := fmt.Sprintf("crl%d.pem", i)
+		require.NoError(t, os.Symlink(filepath.Join("..data", name), filepath.Join(dir, name)))
+	}
+	crls := mustCRLFiles(t, dir, httpauth.WithClock(clock.Now))
+	a := mustNew(t, httpauth.Config{Roots: pki.Root.Pool(), Revocation: []httpauth.RevocationChecker{crls}})
+	_, err := a.Authenticate(tlsRequest(pki.Alice))
+	require.NoError(t, err)
+
+	changed := crls.Changed()
+	publish("..2026_11_29_12_05_00.000000001", crlOf(t, pki.Root.Cert, pki.Root.Key), crlOf(t, pki.Intermediate.Cert, pki.Intermediate.Key, pki.Alice.Cert.SerialNumber))
+	clock.Advance(httpauth.DefaultCRLInterval)
+	_, err = a.Authenticate(tlsRequest(pki.Alice))
+	assert.ErrorIs(t, err, httpauth.ErrRevoked)
+	assert.NoError(t, crls.Err())
+	select {
+	case <-changed:
+	default:
+		assert.Fail(t, "the swap was not signalled as a change")
+	}
 }

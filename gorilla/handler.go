@@ -7,7 +7,6 @@ import (
 
 	"github.com/certgate/certgate"
 	"github.com/certgate/certgate/httpauth"
-	"github.com/certgate/certgate/internal/closing"
 	"github.com/gorilla/websocket"
 )
 
@@ -41,6 +40,6 @@ func Handler(a *httpauth.Authenticator, u *websocket.Upgrader, serve func(ctx co
 // second to take the frame.
 func Disconnect(conn *websocket.Conn, cause error) {
 	msg := websocket.FormatCloseMessage(websocket.ClosePolicyViolation, certgate.CloseReason(cause))
-	_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closing.Limit))
+	_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 	_ = conn.Close()
 }

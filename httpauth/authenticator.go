@@ -109,6 +109,7 @@ func New(cfg Config) (*Authenticator, error) {
 // *[Error]: 401 for a missing or unacceptable certificate, 403 for a denial,
 // or the authorizer's status.
 func (a *Authenticator) Authenticate(r *http.Request) (*Identity, error) {
+	gen := a.live.gen.Load() // before any trust data is read
 	id, err := a.identify(r)
 	if err == nil {
 		if err = a.checkRevocation(r.Context(), r.RemoteAddr, id); err != nil {
@@ -124,6 +125,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Identity, error) {
 		a.observeRefused(r, id, e)
 		return id, e
 	}
+	id.checkedBy, id.checkedAt = a, gen
 	a.observeAccepted(r, id)
 	return id, nil
 }

@@ -1,6 +1,7 @@
 package httpauth
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"fmt"
@@ -107,13 +108,28 @@ func NewCRLDistributionPoints(cfg CRLDistributionPointsConfig) (*CRLDistribution
 	if err != nil {
 		return nil, err
 	}
-	return &CRLDistributionPoints{leafOnly: cfg.LeafOnly, cache: newFetchCache[*dpCRL](s)}, nil
+	return &CRLDistributionPoints{leafOnly: cfg.LeafOnly, cache: newFetchCache(s, sameCRL)}, nil
 }
 
 // dpCRL is the CRL one URL served, indexed as CRLFiles indexes its lists.
 type dpCRL struct {
 	set   *crlSet // one CRL
 	scope crlScope
+}
+
+// sameCRL reports two fetches of a distribution point that brought the
+// same CRL, byte for byte.
+func sameCRL(a, b *dpCRL) bool {
+	return bytes.Equal(a.raw(), b.raw())
+}
+
+func (d *dpCRL) raw() []byte {
+	for _, entries := range d.set.byIssuer {
+		for _, e := range entries {
+			return e.list.Raw
+		}
+	}
+	return nil
 }
 
 // CheckRevocation looks each certificate of chain below the root, or the

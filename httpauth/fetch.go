@@ -164,19 +164,20 @@ type flight[V any] struct {
 // fetchCache holds the fetched values of one checker, at most size of
 // them, least recently used dropped first.
 type fetchCache[V any] struct {
-	s fetchSettings
+	s    fetchSettings
+	same func(a, b V) bool // the answers mean the same
 
 	mu       sync.Mutex
 	entries  *simplelru.LRU[string, *fetched[V]]
 	inflight map[string]*flight[V]
 
 	wg      sync.WaitGroup // fetches running
-	changed signal         // fired when a fetch stores a new answer
+	changed signal         // fired when a fetch stores an answer unlike the last
 }
 
-func newFetchCache[V any](s fetchSettings) *fetchCache[V] {
+func newFetchCache[V any](s fetchSettings, same func(a, b V) bool) *fetchCache[V] {
 	entries, _ := simplelru.NewLRU[string, *fetched[V]](s.size, nil) // errors only on size <= 0
-	return &fetchCache[V]{s: s, entries: entries, inflight: map[string]*flight[V]{}}
+	return &fetchCache[V]{s: s, same: same, entries: entries, inflight: map[string]*flight[V]{}}
 }
 
 // lookup returns key's entry, and the fetch to wait for when that entry
@@ -242,10 +243,15 @@ func (c *fetchCache[V]) run(ctx context.Context, key string, fetch fetchFunc[V],
 
 	c.mu.Lock()
 	e := &fetched[V]{val: val, ok: true, expires: expires, next: c.s.nextFetch(now, expires)}
+	old, _ := c.entries.Peek(key)
+	// A refresh that brings the same answer changes nothing for the
+	// connections checked against the last one: only a new answer, or
+	// one after none or a failure, is signalled.
+	changed := err == nil && (old == nil || !old.ok || old.err != nil || !c.same(old.val, val))
 	if err != nil {
 		// Keep the last good value: it stays usable until it expires.
 		e = &fetched[V]{err: err, next: now.Add(c.s.retry)}
-		if old, _ := c.entries.Peek(key); old != nil {
+		if old != nil {
 			e.val, e.ok, e.expires = old.val, old.ok, old.expires
 		}
 	}
@@ -253,7 +259,7 @@ func (c *fetchCache[V]) run(ctx context.Context, key string, fetch fetchFunc[V],
 	delete(c.inflight, key)
 	fl.res = e
 	c.mu.Unlock()
-	if err == nil {
+	if changed {
 		c.changed.fire() // before done: whoever waited sees the signal
 	}
 	close(fl.done)

@@ -41,6 +41,12 @@ type Identity struct {
 	// read it. Nil when the certificate was not verified, and in
 	// identities built outside this package.
 	verifiedChain []*x509.Certificate
+
+	// checkedBy and checkedAt say which Authenticator admitted it and at
+	// which count of changes of trust its check began, so Hold can tell
+	// an identity checked under trust that has changed since.
+	checkedBy *Authenticator
+	checkedAt uint64
 }
 
 // newIdentity builds the identity; fp is the leaf's fingerprint when the

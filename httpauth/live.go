@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,15 +42,24 @@ const endWait = 500 * time.Millisecond
 // with code 1008) and close the connection. The context ends when end
 // returns or half a second after it was called, whichever is first.
 //
-// Call release when the connection is done, at the latest; it returns once
-// no goroutine started for the connection runs any more. Re-checks run,
+// end must not call release, nor wait for the code that does: release
+// returns only once no goroutine started for the connection runs any
+// more, end and a re-check of the connection included. A panic in end is
+// recovered and logged, and the context still ends. Call release when the
+// connection is done, at the latest.
+//
+// Re-checks run,
 // for every connection a holds, when the roots in force change, when a
 // [Notifier] among the roots and revocation checkers signals a change, and
 // every [Config.RecheckInterval]; while connections are held, a's file
 // sources are consulted every 250 ms so their changes are found without
 // requests. With [Config.RecheckAuthorizer], a re-check also runs the
-// authorizer again, with r (its context replaced); r may be nil, which
-// skips that.
+// authorizer again, with r (with its context's values, not its
+// cancellation); r may be nil, which skips that. A connection whose
+// identity was checked before the last change of trust (its admission was
+// slow) or by another Authenticator is re-checked once held. A
+// [RootsProvider] signals new roots by a new pool; one equal to the last
+// is no change.
 //
 // The WebSocket adapters' Handlers call Hold for every connection they
 // serve; code that upgrades with certgate.Upgrade, gorilla's Upgrader or
@@ -79,11 +90,10 @@ type liveConn struct {
 	cancel context.CancelCauseFunc
 	timer  *time.Timer
 	start  time.Time // for ConnEnd.Duration
-	seq    uint64    // order of addition to the liveSet
 
 	mu    sync.Mutex
 	state connState
-	wg    sync.WaitGroup // the goroutines started for the connection
+	wg    sync.WaitGroup // the goroutines started for the connection, and its re-checks
 }
 
 type connState uint8
@@ -96,17 +106,31 @@ const (
 
 // begin moves c from live to ending and reports whether it did. async
 // counts the goroutine the caller is about to start for it, under the
-// lock, so that release cannot miss it.
+// lock, so that release cannot miss it. A connection whose parent context
+// ended is no longer withdrawn: its holder is winding it down, and its end
+// is reported as canceled.
 func (c *liveConn) begin(async bool) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.state != connLive {
+	if c.state != connLive || c.ctx.Err() != nil {
 		return false
 	}
 	c.state = connEnding
 	if async {
 		c.wg.Add(1)
 	}
+	return true
+}
+
+// enter counts a re-check of c in wg, so that release waits for it (it
+// may run the authorizer with c's request); false when c is not live.
+func (c *liveConn) enter() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != connLive || c.ctx.Err() != nil {
+		return false
+	}
+	c.wg.Add(1)
 	return true
 }
 
@@ -124,7 +148,7 @@ func (c *liveConn) expire() {
 func (c *liveConn) withdraw(cause *Error) {
 	defer c.wg.Done()
 	c.a.live.remove(c)
-	if c.end != nil && c.ctx.Err() == nil {
+	if c.end != nil {
 		// The end function runs before ctx ends, so the close frame goes
 		// out while the connection still works (coder/websocket drops a
 		// connection without one as soon as a pending Read's context
@@ -134,6 +158,14 @@ func (c *liveConn) withdraw(cause *Error) {
 		go func() {
 			defer c.wg.Done()
 			defer close(done)
+			defer func() {
+				// On this goroutine nothing else would recover it, and a
+				// panic would end the whole process.
+				if p := recover(); p != nil && c.a.logger != nil {
+					c.a.logger.LogAttrs(context.Background(), slog.LevelError, "httpauth: a held connection's end function panicked",
+						slog.String("panic", fmt.Sprint(p)), slog.String("fingerprint", c.id.Fingerprint))
+				}
+			}()
 			c.end(cause)
 		}()
 		t := time.NewTimer(endWait)
@@ -171,18 +203,25 @@ func (c *liveConn) release() {
 	c.cancel(context.Canceled)
 }
 
-// liveSet is an Authenticator's registry of held connections. A watcher
-// goroutine runs while it is not empty; what it knows of the trust in
-// force outlives it in watch, so a change made while no connection was
-// held, or while the last one was being admitted, is still seen as one.
+// liveSet is an Authenticator's registry of held connections. One watcher
+// goroutine runs while it is not empty (running); it decides to stop
+// under mu, so add starts a new one only once it has, and what it knows
+// of the trust in force (watch) passes from one to the next through mu.
+// A change made while no connection was held is therefore still seen as
+// one.
 type liveSet struct {
-	mu    sync.Mutex
-	conns map[*liveConn]struct{}
-	seq   uint64             // of the last connection added
-	stop  context.CancelFunc // ends the watcher; nil while none runs
-	done  chan struct{}      // closed when the last watcher has saved watch
+	mu      sync.Mutex
+	conns   map[*liveConn]struct{}
+	running bool
+	wake    chan struct{} // tells the watcher the set emptied, so it stops at once
+	watch   watchMemory   // only the running watcher uses it
 
-	watch watchMemory // read by a watcher when it starts, saved when it ends
+	// gen counts the changes of trust the watchers found; it moves under
+	// mu, together with the snapshot of a round. An identity checked
+	// under an older count, or by another Authenticator, is stale when
+	// held: it joins stale and is re-checked at the next tick.
+	gen   atomic.Uint64
+	stale []*liveConn
 }
 
 func (s *liveSet) add(a *Authenticator, c *liveConn) {
@@ -190,16 +229,15 @@ func (s *liveSet) add(a *Authenticator, c *liveConn) {
 	defer s.mu.Unlock()
 	if s.conns == nil {
 		s.conns = make(map[*liveConn]struct{})
+		s.wake = make(chan struct{}, 1)
 	}
-	s.seq++
-	c.seq = s.seq
 	s.conns[c] = struct{}{}
-	if s.stop == nil {
-		var ctx context.Context
-		ctx, s.stop = context.WithCancel(context.Background())
-		prev := s.done
-		s.done = make(chan struct{})
-		go a.watchLive(ctx, prev, s.done)
+	if c.id.checkedBy != a || c.id.checkedAt != s.gen.Load() {
+		s.stale = append(s.stale, c)
+	}
+	if !s.running {
+		s.running = true
+		go a.watchLive()
 	}
 }
 
@@ -207,25 +245,10 @@ func (s *liveSet) remove(c *liveConn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.conns, c)
-	if len(s.conns) == 0 && s.stop != nil {
-		s.stop()
-		s.stop = nil
-	}
-}
-
-// since returns the connections held now that were added after the one
-// numbered seq (all for 0), and the number of the last one added.
-func (s *liveSet) since(seq uint64) ([]*liveConn, uint64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*liveConn
-	if seq == 0 {
-		out = make([]*liveConn, 0, len(s.conns))
-	}
-	for c := range s.conns {
-		if c.seq > seq {
-			out = append(out, c)
+	if len(s.conns) == 0 && s.running {
+		select {
+		case s.wake <- struct{}{}:
+		default:
 		}
 	}
-	return out, s.seq
 }

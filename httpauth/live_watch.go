@@ -3,6 +3,8 @@ package httpauth
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,62 +20,77 @@ const recheckWorkers = 8
 // connections without waiting for a request.
 type refresher interface{ refresh() }
 
-// watchLive runs while a holds connections, until ctx ends: it notices
-// changes of trust and re-checks every held connection after each. It
-// starts from what the watcher before it knew (waiting for it to save
-// that: prev), so no change is taken for the starting point, and saves
-// what it knows when it ends (closing done).
-//
-// A connection admitted under the old trust but held only after a round
-// began is not in that round: its Authenticate may have run up to an
-// authorizer's timeout before its Hold. So for that long after a change,
-// each tick also re-checks the connections held since the last look.
-func (a *Authenticator) watchLive(ctx context.Context, prev <-chan struct{}, done chan<- struct{}) {
-	if prev != nil {
-		<-prev
-	}
-	a.live.mu.Lock()
-	m := a.live.watch
-	a.live.mu.Unlock()
-	defer func() {
-		a.live.mu.Lock()
-		a.live.watch = m
-		a.live.mu.Unlock()
-		close(done)
-	}()
-
+// watchLive runs while a holds connections: it notices changes of trust
+// and re-checks every held connection after each, and re-checks each
+// stale connection (admitted before the last change) once held. It starts
+// from what the watcher before it knew, and leaves what it knows to the
+// next when it stops, which it decides under the set's lock.
+func (a *Authenticator) watchLive() {
+	s := &a.live
+	s.mu.Lock()
+	m := s.watch
+	s.mu.Unlock()
 	tick := time.NewTicker(livePoll)
 	defer tick.Stop()
 	for {
 		select {
-		case <-ctx.Done():
-			return
 		case <-tick.C:
+		case <-s.wake:
+		}
+		if s.stopWatching(m) {
+			return
 		}
 		now := time.Now()
 		if m.trust.changed(a, now) {
-			// Taken before the re-checks, so a change during them is not
-			// missed but triggers another round.
+			// Taken before the snapshot, so a change during the round is
+			// not missed but triggers another.
 			m.trust = a.trustState(now)
-			var conns []*liveConn
-			conns, m.seen = a.live.since(0)
-			a.recheckLive(ctx, conns, m.trust.roots)
-			m.lateUntil = now.Add(a.timeout + 2*livePoll)
+			a.recheckLive(s.newRound(), m.trust.roots)
 			continue
 		}
-		if now.Before(m.lateUntil) {
-			var late []*liveConn
-			late, m.seen = a.live.since(m.seen)
-			a.recheckLive(ctx, late, m.trust.roots)
+		if stale := s.takeStale(); len(stale) > 0 {
+			a.recheckLive(stale, m.trust.roots)
 		}
 	}
 }
 
 // watchMemory is what the watcher knows, kept between watchers.
 type watchMemory struct {
-	trust     trustState // in force at the last round (or at New)
-	seen      uint64     // connections held up to this one were re-checked
-	lateUntil time.Time  // re-check late arrivals until then
+	trust trustState // in force at the last round (or at New)
+}
+
+// stopWatching ends the watcher when no connection is held, leaving m to
+// the next.
+func (s *liveSet) stopWatching(m watchMemory) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.conns) > 0 {
+		return false
+	}
+	s.running, s.watch, s.stale = false, m, nil
+	return true
+}
+
+// newRound counts a change of trust and returns every held connection:
+// all are re-checked, the stale ones with them.
+func (s *liveSet) newRound() []*liveConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gen.Add(1)
+	s.stale = nil
+	out := make([]*liveConn, 0, len(s.conns))
+	for c := range s.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (s *liveSet) takeStale() []*liveConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.stale
+	s.stale = nil
+	return out
 }
 
 // trustState is what the watcher compares to notice a change.
@@ -106,9 +123,13 @@ func (s *trustState) changed(a *Authenticator, now time.Time) bool {
 		}
 	}
 	// Consulting the roots reloads a FileRoots whose interval has passed;
-	// a provider without Changed is seen to change by its pool.
-	if a.currentRoots() != s.roots {
-		return true
+	// a provider without Changed is seen to change by its pool. One that
+	// builds an equal pool on every call changes nothing.
+	if roots := a.currentRoots(); roots != s.roots {
+		if roots == nil || s.roots == nil || !roots.Equal(s.roots) {
+			return true
+		}
+		s.roots = roots
 	}
 	if !s.due.IsZero() && !now.Before(s.due) {
 		return true
@@ -133,7 +154,7 @@ func unwrapChecker(c RevocationChecker) RevocationChecker {
 
 // recheckLive re-checks conns against roots and withdraws those that no
 // longer pass.
-func (a *Authenticator) recheckLive(ctx context.Context, conns []*liveConn, roots *x509.CertPool) {
+func (a *Authenticator) recheckLive(conns []*liveConn, roots *x509.CertPool) {
 	if len(conns) == 0 {
 		return
 	}
@@ -144,41 +165,61 @@ func (a *Authenticator) recheckLive(ctx context.Context, conns []*liveConn, root
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(conns) || ctx.Err() != nil {
+				if i >= len(conns) {
 					return
 				}
 				c := conns[i]
-				err := a.recheck(ctx, c.id, c.r, memo)
-				if err != nil && ctx.Err() == nil && c.begin(true) {
-					go c.withdraw(asError(err))
+				if !c.enter() {
+					continue // released or ending meanwhile
 				}
+				if err := a.recheckHeld(c, memo); err != nil && c.begin(true) {
+					go c.withdraw(err)
+				}
+				c.wg.Done()
 			}
 		})
 	}
 	wg.Wait()
 }
 
+// recheckHeld re-checks one held connection with its own deadline. A
+// checker or authorizer that panics fails the connection closed, as
+// Authenticate would fail its request, instead of ending the process.
+func (a *Authenticator) recheckHeld(c *liveConn, memo *anchorMemo) (e *Error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e = &Error{Status: http.StatusInternalServerError, Reason: fmt.Errorf("httpauth: re-checking a held connection panicked: %v", p)}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), a.timeout)
+	defer cancel()
+	if err := a.recheck(ctx, c.id, c.r, memo); err != nil {
+		return asError(err)
+	}
+	return nil
+}
+
 // anchorMemo remembers, for one round of re-checks, whether each root of
-// the verified chains is still trusted: thousands of connections share a
-// handful of roots.
+// the verified chains is still in the pool: thousands of connections share
+// a handful of roots.
 type anchorMemo struct {
 	roots *x509.CertPool
 	mu    sync.Mutex
-	seen  map[string]error // by the root's DER
+	seen  map[string]bool // by the root's DER: still in the pool
 }
 
-func (m *anchorMemo) get(c *x509.Certificate) (error, bool) {
+func (m *anchorMemo) get(c *x509.Certificate) (bool, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	err, ok := m.seen[string(c.Raw)]
-	return err, ok
+	s, ok := m.seen[string(c.Raw)]
+	return s, ok
 }
 
-func (m *anchorMemo) put(c *x509.Certificate, err error) {
+func (m *anchorMemo) put(c *x509.Certificate, s bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.seen == nil {
-		m.seen = make(map[string]error)
+		m.seen = make(map[string]bool)
 	}
-	m.seen[string(c.Raw)] = err
+	m.seen[string(c.Raw)] = s
 }

@@ -129,7 +129,7 @@ func NewOCSP(cfg OCSPConfig) (*OCSP, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &OCSP{responder: cfg.Responder, leafOnly: cfg.LeafOnly, cache: newFetchCache[*ocspStatus](s)}, nil
+	return &OCSP{responder: cfg.Responder, leafOnly: cfg.LeafOnly, cache: newFetchCache(s, (*ocspStatus).same)}, nil
 }
 
 // ocspStatus is what a verified response said about one certificate.
@@ -137,6 +137,12 @@ type ocspStatus struct {
 	status    int // ocsp.Good, ocsp.Revoked or ocsp.Unknown
 	revokedAt time.Time
 	reason    int
+}
+
+// same reports two answers that say the same; a refresh that brings it
+// is no change for the connections held.
+func (s *ocspStatus) same(o *ocspStatus) bool {
+	return s.status == o.status && s.reason == o.reason && s.revokedAt.Equal(o.revokedAt)
 }
 
 // CheckRevocation asks about each certificate of chain below the root, or

@@ -38,6 +38,29 @@ func TestOCSPSignalsNewAnswers(t *testing.T) {
 	assert.False(t, closed(o.Changed()))
 }
 
+// A refresh that brings the same answer is no change: held connections
+// are not re-checked for it. One that brings another answer is.
+func TestOCSPSignalsOnlyChangedAnswers(t *testing.T) {
+	leakCheck(t)
+	f := newRevFixture(t)
+	o := f.newOCSP(t, httpauth.OCSPConfig{})
+	require.NoError(t, f.authenticate(t, f.leaf, o))
+	changed := o.Changed()
+	hits := f.ocsp.hits.Load()
+
+	f.clock.Advance(50 * time.Minute) // past the refresh point of a 1 h answer
+	require.NoError(t, f.authenticate(t, f.leaf, o))
+	httpauth.WaitFetches(o)
+	require.Greater(t, f.ocsp.hits.Load(), hits, "refreshed")
+	assert.False(t, closed(changed), "the refresh brought the same answer")
+
+	f.ocsp.revoke(f.leaf.Cert)
+	f.clock.Advance(50 * time.Minute)
+	_ = f.authenticate(t, f.leaf, o) // starts the refresh
+	httpauth.WaitFetches(o)
+	assert.True(t, closed(changed), "the refresh brought a revocation")
+}
+
 func TestOCSPRevoked(t *testing.T) { testRevoked(t, ocspChecker) }
 
 func TestOCSPLeafOnly(t *testing.T) { testLeafOnly(t, ocspChecker) }

@@ -1,6 +1,7 @@
 package httpauth
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -51,29 +52,59 @@ func (a *Authenticator) recheck(ctx context.Context, id *Identity, r *http.Reque
 		return err
 	}
 	if r != nil && a.recheckAuthz {
-		return asErrorOrNil(a.authorize(r.WithContext(ctx), id))
+		// The request's values (a tenant, a trace) as at admission, but
+		// not its cancellation: the request itself has long ended.
+		return asErrorOrNil(a.authorize(r.WithContext(context.WithoutCancel(r.Context())), id))
 	}
 	return nil
 }
 
-// stillAnchored checks that the root of a verified chain is still trusted
-// under the roots in force: in the pool, or vouched for by it (a renewed
-// root with the same name and key).
+// stillAnchored checks that the chain, verified at admission, is still
+// trusted under the roots in force. Its signatures need no second look;
+// what can change is its anchor. When the very root it ended in is still
+// in the pool (the common case, memoised per round) nothing else is
+// needed. Otherwise the whole chain is verified again, as at admission:
+// it may now end in a renewed root (same name and key, perhaps other
+// constraints), and it fails fast when its CA is gone. A pinned
+// certificate must itself be in the pool.
 func (a *Authenticator) stillAnchored(chain []*x509.Certificate, memo *anchorMemo) error {
 	root := chain[len(chain)-1]
-	err, ok := memo.get(root)
+	in, ok := memo.get(root)
 	if !ok {
-		err = a.anchored(root, memo.roots, a.now())
-		memo.put(root, err)
+		in = a.rootInPool(root, memo.roots)
+		memo.put(root, in)
 	}
-	if err == nil {
+	if in {
 		return nil
+	}
+	leaf := chain[0]
+	err := error(x509.UnknownAuthorityError{Cert: leaf})
+	if len(chain) > 1 {
+		_, err = leaf.Verify(x509.VerifyOptions{Roots: memo.roots, Intermediates: a.intermediates(chain[1 : len(chain)-1]), CurrentTime: a.now(), KeyUsages: clientAuth})
+		if err == nil {
+			return nil
+		}
 	}
 	var unknown x509.UnknownAuthorityError
 	if errors.As(err, &unknown) && !emptyPool(memo.roots) {
-		return fmt.Errorf("%w: certificate %s: its root %q is no longer among the roots in force", ErrUnknownAuthority, shortFP(chain[0]), truncate(root.Subject.CommonName))
+		return fmt.Errorf("%w: certificate %s: its root %q is no longer among the roots in force", ErrUnknownAuthority, shortFP(leaf), truncate(root.Subject.CommonName))
 	}
-	return a.verifyError(chain[0], err, memo.roots)
+	return a.verifyError(leaf, err, memo.roots)
+}
+
+// rootInPool reports whether root itself is in roots. crypto/x509 answers
+// that without a signature check.
+func (a *Authenticator) rootInPool(root *x509.Certificate, roots *x509.CertPool) bool {
+	chains, err := root.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: a.now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	if err != nil {
+		return false
+	}
+	for _, ch := range chains {
+		if len(ch) == 1 && bytes.Equal(ch[0].Raw, root.Raw) {
+			return true
+		}
+	}
+	return false
 }
 
 // asErrorOrNil is asError that keeps nil.

@@ -2,6 +2,7 @@ package httpauth_test
 
 import (
 	"context"
+	"crypto/x509"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -77,4 +78,47 @@ func TestRecheckAtExpiry(t *testing.T) {
 	clock.Set(pki.Alice.Cert.NotAfter.Add(time.Second))
 	assert.ErrorIs(t, a.Recheck(context.Background(), id), httpauth.ErrExpired)
 	assert.Error(t, a.Recheck(context.Background(), nil))
+}
+
+// A root renewed with the same name and key keeps its clients' chains
+// trusted, after the whole chain is verified again under it; one renewed
+// with a constraint the chain breaks does not. A pinned client must
+// itself stay in the pool: a same-key copy of it is not enough.
+func TestRecheckUnderRenewedRoot(t *testing.T) {
+	t.Parallel()
+	pki := testpki.MustSet(t)
+	renew := func(mod func(*x509.Certificate)) *x509.CertPool {
+		tmpl := testpki.CATemplate(pki.Root.Cert.Subject)
+		tmpl.SubjectKeyId = pki.Root.Cert.SubjectKeyId
+		if mod != nil {
+			mod(tmpl)
+		}
+		pool := x509.NewCertPool()
+		pool.AddCert(testpki.Sign(t, tmpl, nil, pki.Root.Key.Public(), pki.Root.Key))
+		return pool
+	}
+	roots := &swappableRoots{pool: pki.Root.Pool()}
+	a := mustNew(t, httpauth.Config{RootsProvider: roots})
+	id, err := a.Authenticate(tlsRequest(pki.Alice))
+	require.NoError(t, err)
+
+	roots.Set(renew(nil))
+	assert.NoError(t, a.Recheck(t.Context(), id), "same name and key")
+
+	roots.Set(renew(func(c *x509.Certificate) { c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth} }))
+	assert.ErrorIs(t, a.Recheck(t.Context(), id), httpauth.ErrNotVerified, "the renewed root allows server auth only")
+
+	pinnedLeaf, err := testpki.SelfSigned(testpki.WithCN("pinned"))
+	require.NoError(t, err)
+	pinnedPool := x509.NewCertPool()
+	pinnedPool.AddCert(pinnedLeaf.Cert)
+	roots.Set(pinnedPool)
+	pinned, err := a.Authenticate(tlsRequest(pinnedLeaf))
+	require.NoError(t, err)
+	copyTmpl := *pinnedLeaf.Cert
+	copyTmpl.SerialNumber = nil
+	samekey := x509.NewCertPool()
+	samekey.AddCert(testpki.Sign(t, &copyTmpl, nil, pinnedLeaf.Key.Public(), pinnedLeaf.Key))
+	roots.Set(samekey)
+	assert.ErrorIs(t, a.Recheck(t.Context(), pinned), httpauth.ErrUnknownAuthority)
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/certgate/certgate"
 	"github.com/certgate/certgate/httpauth"
-	"github.com/certgate/certgate/internal/closing"
 	"nhooyr.io/websocket"
 )
 
@@ -31,11 +30,13 @@ func Handler(a *httpauth.Authenticator, opts *websocket.AcceptOptions, serve fun
 }
 
 // Disconnect closes conn with StatusPolicyViolation (1008) and
-// [certgate.CloseReason] of cause ("certificate revoked", …). It waits at
-// most a second for the peer's close frame, then closes the connection
-// without it. It is safe beside serve's reads and writes.
+// [certgate.CloseReason] of cause ("certificate revoked", …), running the
+// closing handshake. It is safe beside serve's reads and writes. It
+// returns when the peer answers, or when a read bound to the connection's
+// context fails (the [Handler]'s context ends half a second after
+// Disconnect starts, whatever the peer does); against a peer that never
+// answers and a serve that does not read, the package's own timeouts
+// bound it, at about five seconds.
 func Disconnect(conn *websocket.Conn, cause error) {
-	closing.Within(closing.Limit,
-		func() { _ = conn.Close(websocket.StatusPolicyViolation, certgate.CloseReason(cause)) },
-		func() { _ = conn.CloseNow() })
+	_ = conn.Close(websocket.StatusPolicyViolation, certgate.CloseReason(cause))
 }

@@ -2,6 +2,7 @@ package httpauth_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/certgate/certgate/httpauth"
@@ -53,11 +54,30 @@ func TestPresetsAcceptTheirProxysShape(t *testing.T) {
 	}
 }
 
-func TestPresetNamesAreCaseInsensitive(t *testing.T) {
+func TestUnknownPresetGivesOneMessage(t *testing.T) {
 	pki := testpki.MustSet(t)
-	a, _ := headerAuth(t, pki, httpauth.Source{Preset: "AWS-ALB"})
-	_, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-Amzn-Mtls-Clientcert", awsEscape(pki.Alice.ChainPEM())}))
-	assert.NoError(t, err)
+	const names = "apache, aws-alb, caddy, cloudflare, envoy, gcp, haproxy, nginx, rfc9440, traefik"
+	tests := []struct {
+		name, preset, want string
+	}{
+		{"transposed letters", "ngnix", `httpauth: invalid config: Source.Preset "ngnix" is unknown: did you mean "nginx"? Preset names are lowercase: ` + names},
+		{"capitalised", "Nginx", `httpauth: invalid config: Source.Preset "Nginx" is unknown: did you mean "nginx"? Preset names are lowercase: ` + names},
+		{"upper case", "AWS-ALB", `httpauth: invalid config: Source.Preset "AWS-ALB" is unknown: did you mean "aws-alb"? Preset names are lowercase: ` + names},
+		{"underscore for hyphen", "aws_alb", `httpauth: invalid config: Source.Preset "aws_alb" is unknown: did you mean "aws-alb"? Preset names are lowercase: ` + names},
+		{"nothing close", "squid", `httpauth: invalid config: Source.Preset "squid" is unknown: use one of ` + names},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// Roots and TrustedProxies are fine, so the preset is the only
+			// problem: no second error about what it failed to fill in.
+			_, err := httpauth.New(httpauth.Config{Roots: pki.Root.Pool(), Source: httpauth.Source{Preset: tt.preset, TrustedProxies: loopback}})
+			assert.EqualError(t, err, tt.want)
+		})
+	}
+	for _, p := range httpauth.Presets() {
+		assert.Equal(t, strings.ToLower(p), p, "documented names are lowercase")
+	}
 }
 
 func TestSourceHeaderOverridesPresetHeader(t *testing.T) {

@@ -145,7 +145,10 @@ type Config struct {
 	// ErrorHandler writes refusals through the ResponseWriter, e.g. as
 	// JSON: the middleware's, and certgate's where it cannot hijack (HTTP/2).
 	// A refused upgrade on HTTP/1.x always gets certgate's fixed raw answer.
-	// Nil: a plain-text body with the error's public text.
+	// Cache-Control: no-store and X-Content-Type-Options: nosniff are set
+	// before it runs (it may change them); it may call [WritePlainError]
+	// for what it does not render itself. Nil: WritePlainError, a
+	// plain-text body with the error's public text.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err *Error)
 }
 

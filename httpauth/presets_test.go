@@ -1,6 +1,7 @@
 package httpauth_test
 
 import (
+	"bufio"
 	"net/http"
 	"strings"
 	"testing"
@@ -89,4 +90,39 @@ func TestSourceHeaderOverridesPresetHeader(t *testing.T) {
 	id, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-Client-Leaf", awsEscape(pki.Alice.ChainPEM())}))
 	require.NoError(t, err)
 	assert.Equal(t, "X-Client-Leaf", id.Header)
+}
+
+// nginx's deprecated $ssl_client_cert is the PEM with a tab after every
+// line break but the last: an obsolete line folding, which Go's server
+// unfolds into spaces. The nginx preset's decoder reads what is left.
+func TestNginxDeprecatedClientCertVariableAccepted(t *testing.T) {
+	pki := testpki.MustSet(t)
+	a, _ := headerAuth(t, pki, nginxSrc(), func(c *httpauth.Config) { c.Intermediates = pki.Intermediate.Pool() })
+	tests := []struct {
+		name string
+		leaf *testpki.Leaf
+		want error
+	}{
+		{"trusted leaf", pki.Alice, nil},
+		{"leaf of an unknown CA", pki.Stranger, httpauth.ErrUnknownAuthority},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pemText := strings.TrimSuffix(string(tt.leaf.PEM()), "\n")
+			sslClientCert := strings.ReplaceAll(pemText, "\n", "\n\t") // as nginx 1.22 writes it
+			raw := "GET /hello HTTP/1.1\r\nHost: backend\r\nX-SSL-Client-Cert: " + sslClientCert + "\r\nX-SSL-Client-Verify: SUCCESS\r\n\r\n"
+			r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
+			require.NoError(t, err, "Go's server reads the folded header")
+			r.RemoteAddr = proxyAddr
+			id, err := a.Authenticate(r)
+			if tt.want != nil {
+				assert.ErrorIs(t, err, tt.want)
+				assert.NotErrorIs(t, err, httpauth.ErrHeaderMalformed, "decoded, then judged")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, "alice", id.Certificate.Subject.CommonName)
+		})
+	}
 }

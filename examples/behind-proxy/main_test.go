@@ -181,16 +181,19 @@ func TestNewServerChecksFlags(t *testing.T) {
 		name              string
 		preset, proxy     string
 		caFile, interFile string
+		allow             string
 	}{
-		{"unknown preset", "squid", "127.0.0.1/32", p.rootFile, ""},
-		{"proxy address without prefix length", httpauth.PresetNginx, "127.0.0.1", p.rootFile, ""},
-		{"missing CA bundle", httpauth.PresetNginx, "127.0.0.1/32", absent, ""},
-		{"missing intermediates", httpauth.PresetNginx, "127.0.0.1/32", p.rootFile, absent},
+		{"unknown preset", "squid", "127.0.0.1/32", p.rootFile, "", "alice"},
+		{"proxy address without prefix length", httpauth.PresetNginx, "127.0.0.1", p.rootFile, "", "alice"},
+		{"missing CA bundle", httpauth.PresetNginx, "127.0.0.1/32", absent, "", "alice"},
+		{"missing intermediates", httpauth.PresetNginx, "127.0.0.1/32", p.rootFile, absent, "alice"},
+		// -allow "" would let nobody in with a 500 each; New says so at once.
+		{"empty allow list", httpauth.PresetNginx, "127.0.0.1/32", p.rootFile, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := newServer("", tt.preset, tt.proxy, tt.caFile, tt.interFile, []string{"alice"})
+			_, err := newServer("", tt.preset, tt.proxy, tt.caFile, tt.interFile, strings.Split(tt.allow, ","))
 			assert.Error(t, err)
 		})
 	}

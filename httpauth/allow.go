@@ -15,18 +15,8 @@ import (
 )
 
 // The Allow helpers build common [Authorizer]s. Each refuses with an error
-// that says what did not match (logged, never sent to the client).
-//
-// A helper given an unusable argument (an empty list, a malformed
-// fingerprint or serial) does not panic and does not allow anything. [New]
-// refuses a Config.Authorize built from it, directly or through [AllOf] and
-// [AnyOf], with a message naming the helper and the bad value, so a typo in
-// a configuration file stops the server at start-up. Helpers values read
-// from a file can therefore be passed as they are, without a Must form or an
-// error to check. Only a helper that New cannot see, one called inside an
-// Authorizer of your own, still gets to a request; it then refuses every
-// request with a 500 whose logged reason says what to fix. So build
-// helpers once, at start-up, and combine them with AllOf and AnyOf.
+// that says what did not match (logged, never sent to the client). How a
+// helper given unusable arguments is caught at start-up is on [Authorizer].
 
 // AllowCN allows leaves whose subject common name is one of names (exact,
 // case-sensitive). A subject with more than one CN attribute is refused

@@ -58,7 +58,8 @@ type Config struct {
 	Revocation []RevocationChecker
 
 	// Authorize decides whether a verified identity may pass. Nil: every
-	// verified certificate is allowed.
+	// verified certificate is allowed. One a helper built from unusable
+	// arguments fails [New] (see [Authorizer]).
 	Authorize Authorizer
 
 	// AuthorizeTimeout bounds one Authorize call; its context is the

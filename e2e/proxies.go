@@ -54,8 +54,9 @@ type Proxy struct {
 	// was verified.
 	VerifyValue string
 	// SourceAddr is the address the upstream sees as the peer of the
-	// proxy's connections: 127.0.0.1, the kernel's choice for a loopback
-	// upstream, because the example configurations bind no source address.
+	// proxy's connections: nginxSourceAddr for nginx, whose example binds
+	// one with proxy_bind, and 127.0.0.1, the kernel's choice for a
+	// loopback upstream, for the others, whose examples bind none.
 	SourceAddr string
 	// Dir is the temporary directory with the configuration and logs.
 	Dir string
@@ -131,6 +132,7 @@ func StartNginx(t testing.TB, o Options) *Proxy {
 	t.Helper()
 	bin := lookBinary(t, "nginx")
 	p := newProxy(t, "nginx", o)
+	p.SourceAddr = nginxSourceAddr
 	p.Header = "X-SSL-Client-Cert"
 	p.VerifyHeader = "X-SSL-Client-Verify"
 	p.VerifyValue = "SUCCESS"
@@ -144,6 +146,7 @@ func StartNginx(t testing.TB, o Options) *Proxy {
 		"ClientCA":     files.ca,
 		"VerifyClient": verifyMode(p.Name, o),
 		"Upstream":     upstreamHostPort(t, o.Upstream),
+		"ProxyBind":    p.SourceAddr,
 	})
 	conf := p.render(t, "nginx.conf", nginxMain, map[string]any{
 		"Dir":  p.Dir,
@@ -155,6 +158,11 @@ func StartNginx(t testing.TB, o Options) *Proxy {
 	p.start(t, bin, "-p", p.Dir, "-c", conf, "-e", p.ErrorLog)
 	return p
 }
+
+// nginxSourceAddr is the proxy_bind address of the nginx example: apart
+// from the proxies' listen address (127.0.0.2) and the tests' direct
+// clients (127.0.0.3).
+const nginxSourceAddr = "127.0.0.4"
 
 // nginxMain is the main context around the example, which goes inside
 // http {}: nginx in the foreground with one worker, its files in the

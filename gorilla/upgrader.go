@@ -23,7 +23,9 @@ type Upgrader struct {
 // 500.
 //
 // To gate an existing call site, replace the websocket.Upgrader with
-// NewUpgrader(a, thatUpgrader): its Upgrade calls stay as they are.
+// NewUpgrader(a, &thatUpgrader): its Upgrade calls stay as they are. Code
+// that changes the options later, or passes the upgrader on as a
+// websocket.Upgrader, needs changing, since u is copied here.
 func NewUpgrader(a *httpauth.Authenticator, u *websocket.Upgrader) *Upgrader {
 	g := &Upgrader{auth: a}
 	if u != nil {
@@ -34,7 +36,9 @@ func NewUpgrader(a *httpauth.Authenticator, u *websocket.Upgrader) *Upgrader {
 
 // Upgrade has the signature of websocket.Upgrader.Upgrade and is
 // [Upgrader.UpgradeWithIdentity] without the identity, for call sites that
-// need the gate alone.
+// need the gate alone. A refused request has been answered when it
+// returns (over HTTP/1.x raw, on the hijacked connection, then closed);
+// like gorilla's, the caller must not write to w after an error.
 func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeader http.Header) (*websocket.Conn, error) {
 	conn, _, err := u.UpgradeWithIdentity(w, r, responseHeader)
 	return conn, err

@@ -5,17 +5,18 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // The Allow helpers build common [Authorizer]s. Each refuses with an error
-// that says what did not match (logged, never sent to the client). A helper
-// given an unusable argument (an empty list, a malformed fingerprint or
-// serial) does not panic and does not allow anything: its Authorizer
-// refuses every request with a 500 whose logged reason says what to fix.
+// that says what did not match (logged, never sent to the client). How a
+// helper given unusable arguments is caught at start-up is on [Authorizer].
 
 // AllowCN allows leaves whose subject common name is one of names (exact,
 // case-sensitive). A subject with more than one CN attribute is refused
@@ -45,17 +46,21 @@ func ambiguousCN(what string, n int) error {
 }
 
 // AllowFingerprints allows leaves whose SHA-256 fingerprint is listed. Each
-// entry is 64 hex digits in any case, with or without colons and an
-// optional "SHA256:" prefix (the forms openssl and browsers print).
+// entry is 64 hex digits in any case, with or without colons, optionally
+// behind a "SHA256:" prefix or the whole line openssl prints
+// ("sha256 Fingerprint=AA:BB:…" from OpenSSL 3, "SHA256 Fingerprint=…"
+// from 1.1), so that what `openssl x509 -noout -fingerprint -sha256`
+// printed can be pasted as it is. A SHA-1 fingerprint (openssl's default
+// digest before 3.0) is refused by [New] with a message saying so.
 func AllowFingerprints(fingerprints ...string) Authorizer {
 	if len(fingerprints) == 0 {
 		return misconfigured("AllowFingerprints: no fingerprints given")
 	}
 	set := make(map[string]bool, len(fingerprints))
 	for i, f := range fingerprints {
-		n, ok := normalizeFingerprint(f)
-		if !ok {
-			return misconfigured(fmt.Sprintf("AllowFingerprints: entry %d is not a SHA-256 fingerprint (64 hex digits, optional colons and SHA256: prefix)", i))
+		n, err := normalizeFingerprint(f)
+		if err != nil {
+			return misconfigured(fmt.Sprintf("AllowFingerprints: entry %d %s %v", i, quoteArg(f), err))
 		}
 		set[n] = true
 	}
@@ -67,16 +72,32 @@ func AllowFingerprints(fingerprints ...string) Authorizer {
 	}
 }
 
-func normalizeFingerprint(f string) (string, bool) {
+// normalizeFingerprint returns f as 64 lowercase hex digits, or an error
+// that completes the sentence "entry 2 "…" ".
+func normalizeFingerprint(f string) (string, error) {
 	f = strings.TrimSpace(f)
-	if len(f) >= 7 && strings.EqualFold(f[:7], "sha256:") {
+	if label, value, ok := strings.Cut(f, "="); ok {
+		// openssl x509 -fingerprint: "<digest> Fingerprint=<hex with colons>".
+		digest, word, _ := strings.Cut(strings.TrimSpace(label), " ")
+		switch {
+		case !strings.EqualFold(strings.TrimSpace(word), "fingerprint"):
+			return "", errors.New(`has an "=" but not openssl's "sha256 Fingerprint=" in front of it`)
+		case !strings.EqualFold(digest, "sha256"):
+			return "", fmt.Errorf("is a %s fingerprint, and only SHA-256 ones are compared: print it with openssl x509 -noout -fingerprint -sha256", truncate(digest))
+		}
+		f = strings.TrimSpace(value)
+	} else if len(f) >= 7 && strings.EqualFold(f[:7], "sha256:") {
 		f = f[7:]
 	}
 	f = strings.ToLower(strings.ReplaceAll(f, ":", ""))
-	if len(f) != 64 || strings.Trim(f, "0123456789abcdef") != "" {
-		return "", false
+	isHex := strings.Trim(f, "0123456789abcdef") == ""
+	switch {
+	case isHex && len(f) == 40:
+		return "", errors.New("has 40 hex digits, a SHA-1 fingerprint, and only SHA-256 ones are compared: print it with openssl x509 -noout -fingerprint -sha256")
+	case !isHex || len(f) != 64:
+		return "", errors.New("is not a SHA-256 fingerprint: give 64 hex digits, with or without colons, a SHA256: prefix or openssl's sha256 Fingerprint= line")
 	}
-	return f, true
+	return f, nil
 }
 
 // AllowIssuer allows leaves whose issuer has every attribute set in name:
@@ -168,17 +189,65 @@ func checkEntries(helper string, entries []string) Authorizer {
 	}
 	for i, e := range entries {
 		if strings.TrimSpace(e) == "" {
-			return misconfigured(fmt.Sprintf("%s: entry %d is empty", helper, i))
+			return misconfigured(fmt.Sprintf("%s: entry %d %s is empty", helper, i, quoteArg(e)))
 		}
 	}
 	return nil
 }
 
-// misconfigured is the Authorizer of a helper given unusable arguments: it
-// fails closed and loudly instead of panicking at start-up.
+// quoteArg quotes a helper's argument for a configuration error. The
+// values come from the operator's configuration, not from a client, so
+// they may be shown; they are still cut to a readable length.
+func quoteArg(s string) string {
+	const max = 120 // room for openssl's whole fingerprint line
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// misuse is the reason of a helper given unusable arguments. Its text,
+// "httpauth.AllowCN: no values given", names the helper; combinators nest
+// it ("httpauth.AllOf: authorizer 1: httpauth.AllowCN: …").
+type misuse struct{ msg string }
+
+func (m *misuse) Error() string { return ErrAuthorizer.Error() + ": " + m.msg }
+func (m *misuse) Unwrap() error { return ErrAuthorizer }
+
+// badHelper is the Authorizer of a helper given unusable arguments. It
+// fails closed instead of panicking, and is a method value so that New and
+// the combinators can recognise it (see helperMisuse) without calling any
+// other Authorizer.
+type badHelper struct{ err *Error }
+
+func (b *badHelper) authorize(context.Context, *Identity) error { return b.err }
+
 func misconfigured(msg string) Authorizer {
-	err := &Error{Status: http.StatusInternalServerError, Reason: fmt.Errorf("%w: httpauth.%s", ErrAuthorizer, msg)}
-	return func(context.Context, *Identity) error { return err }
+	b := &badHelper{err: &Error{Status: http.StatusInternalServerError, Reason: &misuse{msg: "httpauth." + msg}}}
+	return b.authorize
+}
+
+// helperMisuse returns what is wrong with az when a helper built it from
+// unusable arguments, or "" for any other Authorizer.
+//
+// Authorizer is a func type, so the only way to know where one came from
+// is its code: every method value of badHelper.authorize shares one
+// wrapper, whose address reflect reports. Only an Authorizer with that
+// address is called, with no identity, and it answers with its fixed
+// error; a user's Authorizer is never called here.
+func helperMisuse(az Authorizer) string {
+	if az == nil || reflect.ValueOf(az).Pointer() != reflect.ValueOf(misconfigured("")).Pointer() {
+		return ""
+	}
+	var m *misuse
+	if errors.As(az(context.Background(), nil), &m) {
+		return m.msg
+	}
+	return ""
 }
 
 func toSet(values []string, norm func(string) string) map[string]bool {

@@ -101,7 +101,7 @@ func AllowSPIFFEID(ids ...string) Authorizer {
 	for i, s := range ids {
 		td, path, err := parseSPIFFEID(s)
 		if err != nil {
-			return misconfigured(fmt.Sprintf("AllowSPIFFEID: entry %d: %v", i, err))
+			return misconfigured(fmt.Sprintf("AllowSPIFFEID: entry %d %s: %v", i, quoteArg(s), err))
 		}
 		if path == "" {
 			domains[td] = true

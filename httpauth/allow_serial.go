@@ -86,7 +86,7 @@ func serialSet(helper string, serials []string) (map[string]bool, Authorizer) {
 	for i, s := range serials {
 		n, ok := normalizeSerial(s)
 		if !ok {
-			return nil, misconfigured(fmt.Sprintf("%s: entry %d is not a hexadecimal serial", helper, i))
+			return nil, misconfigured(fmt.Sprintf("%s: entry %d %s is not a hexadecimal serial", helper, i, quoteArg(s)))
 		}
 		set[n] = true
 	}

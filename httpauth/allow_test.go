@@ -1,6 +1,7 @@
 package httpauth_test
 
 import (
+	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/certgate/certgate/httpauth"
@@ -233,4 +235,114 @@ func TestDuplicateCNRefusedByAllowSubject(t *testing.T) {
 	require.NoError(t, err)
 	assert.NoError(t, httpauth.AllowSubject(pkix.Name{CommonName: "alice", Organization: []string{"Acme"}})(t.Context(), identityOf(single)))
 	assert.NoError(t, httpauth.AllowIssuer(pkix.Name{CommonName: "certgate test intermediate"})(t.Context(), identityOf(single)))
+}
+
+func TestHelperMisconfigurationAtStartup(t *testing.T) {
+	pki := testpki.MustSet(t)
+	sha1Line := "SHA1 Fingerprint=" + opensslHex(strings.Repeat("ab", 20))
+	tests := []struct {
+		name  string
+		authz httpauth.Authorizer
+		want  string // after "Config.Authorize: ": the helper and what is wrong
+	}{
+		{"AllowCN with no names", httpauth.AllowCN(), "httpauth.AllowCN: no values given"},
+		{"AllowCN from an unset variable", httpauth.AllowCN(strings.Split("", ",")...), `httpauth.AllowCN: entry 0 "" is empty`},
+		{"AllowOU with a blank entry", httpauth.AllowOU("edge", " "), `httpauth.AllowOU: entry 1 " " is empty`},
+		{"AllowOrganization with no names", httpauth.AllowOrganization(), "httpauth.AllowOrganization: no values given"},
+		{"AllowFingerprints with no values", httpauth.AllowFingerprints(), "httpauth.AllowFingerprints: no fingerprints given"},
+		{"AllowFingerprints too short", httpauth.AllowFingerprints("10:BF:AA"), `httpauth.AllowFingerprints: entry 0 "10:BF:AA" is not a SHA-256 fingerprint`},
+		{"AllowFingerprints with SHA-1 line", httpauth.AllowFingerprints(sha1Line), `httpauth.AllowFingerprints: entry 0 "` + sha1Line + `" is a SHA1 fingerprint, and only SHA-256 ones are compared`},
+		{"AllowFingerprints with bare SHA-1", httpauth.AllowFingerprints(strings.Repeat("ab", 20)), `httpauth.AllowFingerprints: entry 0 "` + strings.Repeat("ab", 20) + `" has 40 hex digits, a SHA-1 fingerprint`},
+		{"AllowSerial non-hex", httpauth.AllowSerial("01", "12:xy"), `httpauth.AllowSerial: entry 1 "12:xy" is not a hexadecimal serial`},
+		{"AllowIssuerSerial nil issuer", httpauth.AllowIssuerSerial(nil, "01"), "httpauth.AllowIssuerSerial: issuer is nil"},
+		{"AllowIssuerSerial unparsed issuer", httpauth.AllowIssuerSerial(&x509.Certificate{}, "01"), "httpauth.AllowIssuerSerial: issuer has no raw subject"},
+		{"AllowIssuerSerial no serials", httpauth.AllowIssuerSerial(pki.Intermediate.Cert), "httpauth.AllowIssuerSerial: no serials given"},
+		{"AllowIssuer empty name", httpauth.AllowIssuer(pkix.Name{}), "httpauth.AllowIssuer: empty name would match everything"},
+		{"AllowSubject two CNs", httpauth.AllowSubject(pkix.Name{ExtraNames: []pkix.AttributeTypeAndValue{{Type: oidCN, Value: "a"}, {Type: oidCN, Value: "b"}}}), "httpauth.AllowSubject: name asks for 2 CN attributes"},
+		{"AllowSAN prefix only", httpauth.AllowSAN("DNS:"), `httpauth.AllowSAN: entry "DNS:" names no value`},
+		{"AllowEmail with no addresses", httpauth.AllowEmail(), "httpauth.AllowEmail: no values given"},
+		{"AllowSPIFFEID wrong scheme", httpauth.AllowSPIFFEID("https://example.org"), `httpauth.AllowSPIFFEID: entry 0 "https://example.org": scheme is not spiffe`},
+		{"AllOf empty", httpauth.AllOf(), "httpauth.AllOf: no authorizers given"},
+		{"AnyOf with a nil authorizer", httpauth.AnyOf(httpauth.AllowCN("alice"), nil), "httpauth.AnyOf: authorizer 1 is nil"},
+		{"AllOf around a bad helper", httpauth.AllOf(httpauth.AllowOU("edge"), httpauth.AllowCN()), "httpauth.AllOf: authorizer 1: httpauth.AllowCN: no values given"},
+		{"AnyOf around a bad helper beside a good one", httpauth.AnyOf(httpauth.AllowCN("alice"), httpauth.AllowFingerprints("abcd")), `httpauth.AnyOf: authorizer 1: httpauth.AllowFingerprints: entry 0 "abcd"`},
+		{"nested combinators", httpauth.AnyOf(httpauth.AllowCN("alice"), httpauth.AllOf(httpauth.AllowOU("edge"), httpauth.AllowSerial())), "httpauth.AnyOf: authorizer 1: httpauth.AllOf: authorizer 1: httpauth.AllowSerial: no serials given"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a, err := httpauth.New(httpauth.Config{Roots: pki.Root.Pool(), Authorize: tt.authz})
+			assert.Nil(t, a, "no Authenticator that would answer 500 to everyone")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "httpauth: invalid config: Config.Authorize: "+tt.want)
+		})
+	}
+
+	// Controls: well-formed helpers pass, and New recognises bad helpers
+	// without calling anyone's Authorizer.
+	var calls atomic.Int32
+	own := func(context.Context, *httpauth.Identity) error { calls.Add(1); return nil }
+	for name, az := range map[string]httpauth.Authorizer{
+		"own authorizer":      own,
+		"own inside AnyOf":    httpauth.AnyOf(own, httpauth.AllowCN("alice")),
+		"every helper":        httpauth.AnyOf(httpauth.AllowCN("alice"), httpauth.AllowFingerprints(httpauth.Fingerprint(pki.Alice.Cert)), httpauth.AllowSerial("01"), httpauth.AllowIssuerSerial(pki.Intermediate.Cert, "01"), httpauth.AllowIssuer(pkix.Name{CommonName: "x"}), httpauth.AllowSubject(pkix.Name{CommonName: "x"}), httpauth.AllowOU("a"), httpauth.AllowOrganization("a"), httpauth.AllowSAN("DNS:a"), httpauth.AllowEmail("a@b"), httpauth.AllowSPIFFEID("spiffe://example.org")),
+		"nested combinators":  httpauth.AllOf(httpauth.AnyOf(own), httpauth.AllowCN("alice")),
+		"nil means allow all": nil,
+	} {
+		_, err := httpauth.New(httpauth.Config{Roots: pki.Root.Pool(), Authorize: az})
+		assert.NoError(t, err, name)
+	}
+	assert.Zero(t, calls.Load(), "New never calls an Authorizer of the user's")
+}
+
+func TestAllowFingerprintsTakesOpenSSLOutput(t *testing.T) {
+	pki := testpki.MustSet(t)
+	colons := opensslHex(httpauth.Fingerprint(pki.Alice.Cert))
+	tests := []struct {
+		name, entry string
+	}{
+		{"OpenSSL 3 line", "sha256 Fingerprint=" + colons},
+		{"OpenSSL 1.1 line", "SHA256 Fingerprint=" + colons},
+		{"line pasted with its newline", "sha256 Fingerprint=" + colons + "\n"},
+		{"SHA256: prefix", "SHA256:" + colons},
+		{"colons alone", colons},
+		{"bare lowercase hex", httpauth.Fingerprint(pki.Alice.Cert)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			az := httpauth.AllowFingerprints(tt.entry)
+			_, err := httpauth.New(httpauth.Config{Roots: pki.Root.Pool(), Authorize: az})
+			require.NoError(t, err)
+			assert.NoError(t, az(t.Context(), identityOf(pki.Alice)))
+			assert.Error(t, az(t.Context(), identityOf(pki.Bob)), "only the listed certificate")
+		})
+	}
+
+	refused := []struct {
+		name, entry, want string
+	}{
+		{"OpenSSL SHA-1 line", "SHA1 Fingerprint=" + opensslHex(strings.Repeat("0a", 20)), "is a SHA1 fingerprint, and only SHA-256 ones are compared: print it with openssl x509 -noout -fingerprint -sha256"},
+		{"OpenSSL 3 SHA-1 line", "sha1 Fingerprint=" + opensslHex(strings.Repeat("0a", 20)), "is a sha1 fingerprint"},
+		{"MD5 line", "md5 Fingerprint=" + opensslHex(strings.Repeat("0a", 16)), "is a md5 fingerprint"},
+		{"other label", "Hash=" + colons, `not openssl's "sha256 Fingerprint="`},
+		{"SHA-256 line cut short", "sha256 Fingerprint=" + colons[:50], "is not a SHA-256 fingerprint"},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := httpauth.New(httpauth.Config{Roots: pki.Root.Pool(), Authorize: httpauth.AllowFingerprints(tt.entry)})
+			assert.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+// opensslHex writes hex digits as openssl prints a fingerprint:
+// upper case, a colon between bytes.
+func opensslHex(hexDigits string) string {
+	var pairs []string
+	for i := 0; i+1 < len(hexDigits); i += 2 {
+		pairs = append(pairs, strings.ToUpper(hexDigits[i:i+2]))
+	}
+	return strings.Join(pairs, ":")
 }

@@ -20,6 +20,17 @@ import (
 // Authorizer that calls out (a database, a policy service) must honour it:
 // one that ignores ctx is abandoned at the deadline (the request gets a
 // 503), but its goroutine runs on until it returns.
+//
+// A helper (AllowCN, AllowFingerprints, …, AllOf, AnyOf) given an unusable
+// argument (an empty list, a malformed fingerprint, a nil authorizer) does
+// not panic and allows nothing: [New] refuses a Config.Authorize built from
+// it, directly or nested in AllOf and AnyOf, with a message naming the
+// helper and the bad value. Values read from a configuration file can
+// therefore go straight into the helpers, with no Must form or error to
+// check, and a typo stops the server at start-up. Only a helper New cannot
+// see, one called inside an Authorizer function of your own, reaches
+// requests; it refuses each with a logged 500. So build helpers once, at
+// start-up, and combine them with AllOf and AnyOf.
 type Authorizer func(ctx context.Context, id *Identity) error
 
 // authorize runs the authorizer with a deadline. It runs in its own

@@ -41,7 +41,8 @@ type Config struct {
 	// layer already verified them (r.TLS.VerifiedChains, built from the
 	// listener's ClientCAs; crypto/tls uses the system roots when ClientCAs
 	// is nil, so set it), and header sources fail [New]. The library itself
-	// never falls back to the system roots.
+	// never falls back to the system roots. A pool holding no certificate
+	// fails New: it is nearly always an unchecked AppendCertsFromPEM.
 	Roots *x509.CertPool
 
 	// RootsProvider supplies the roots per request instead of Roots, so a CA
@@ -57,7 +58,8 @@ type Config struct {
 	Revocation []RevocationChecker
 
 	// Authorize decides whether a verified identity may pass. Nil: every
-	// verified certificate is allowed.
+	// verified certificate is allowed. One a helper built from unusable
+	// arguments fails [New] (see [Authorizer]).
 	Authorize Authorizer
 
 	// AuthorizeTimeout bounds one Authorize call; its context is the
@@ -149,7 +151,10 @@ type Config struct {
 	// ErrorHandler writes refusals through the ResponseWriter, e.g. as
 	// JSON: the middleware's, and certgate's where it cannot hijack (HTTP/2).
 	// A refused upgrade on HTTP/1.x always gets certgate's fixed raw answer.
-	// Nil: a plain-text body with the error's public text.
+	// Cache-Control: no-store and X-Content-Type-Options: nosniff are set
+	// before it runs (it may change them); it may call [WritePlainError]
+	// for what it does not render itself. Nil: WritePlainError, a
+	// plain-text body with the error's public text.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err *Error)
 }
 
@@ -170,6 +175,15 @@ func (cfg *Config) validate() error {
 	var errs []error
 	if cfg.Roots != nil && cfg.RootsProvider != nil {
 		errs = append(errs, errors.New("Config.Roots and Config.RootsProvider are both set: keep one"))
+	}
+	// An empty static pool could only refuse everyone; it is nearly always
+	// an unchecked AppendCertsFromPEM. A FileRoots emptied at run time is
+	// different: an operator withdrawing every root on purpose.
+	if cfg.Roots != nil && cfg.Roots.Equal(x509.NewCertPool()) {
+		errs = append(errs, errors.New("Config.Roots holds no certificate: x509.CertPool.AppendCertsFromPEM probably failed (check its result); load the CA bundle, or use NewFileRoots to read it from a file"))
+	}
+	if msg := helperMisuse(cfg.Authorize); msg != "" {
+		errs = append(errs, fmt.Errorf("Config.Authorize: %s", msg))
 	}
 	if cfg.AuthorizeTimeout < 0 {
 		errs = append(errs, fmt.Errorf("Config.AuthorizeTimeout is negative (%v): use a positive duration, or zero for %v", cfg.AuthorizeTimeout, DefaultAuthorizeTimeout))

@@ -23,7 +23,7 @@ func TestCFG01_NewRefusesUnsafeConfigs(t *testing.T) {
 		{"header source without trusted proxies", httpauth.Config{Roots: roots, Source: httpauth.Source{Preset: "nginx"}}, "without Source.TrustedProxies"},
 		{"verify header without value", httpauth.Config{Roots: roots, Source: httpauth.Source{Header: "X-Cert", Encoding: httpauth.URLPEM, VerifyHeader: "X-Verify", TrustedProxies: loopback}}, "VerifyHeader and Source.VerifyValue must be set together"},
 		{"verify value without header", httpauth.Config{Roots: roots, Source: httpauth.Source{Header: "X-Cert", Encoding: httpauth.URLPEM, VerifyValue: "SUCCESS", TrustedProxies: loopback}}, "must be set together"},
-		{"unknown preset", httpauth.Config{Roots: roots, Source: httpauth.Source{Preset: "ngnix", TrustedProxies: loopback}}, `Source.Preset "ngnix" is unknown: use one of`},
+		{"unknown preset", httpauth.Config{Roots: roots, Source: httpauth.Source{Preset: "ngnix", TrustedProxies: loopback}}, `Source.Preset "ngnix" is unknown: did you mean "nginx"?`},
 		{"unknown encoding", httpauth.Config{Roots: roots, Source: httpauth.Source{Header: "X-Cert", Encoding: "pem-url", TrustedProxies: loopback}}, `Source.Encoding "pem-url" is unknown`},
 		{"header without encoding", httpauth.Config{Roots: roots, Source: httpauth.Source{Header: "X-Cert", TrustedProxies: loopback}}, "Source.Encoding is empty"},
 		{"unknown chain encoding", httpauth.Config{Roots: roots, Source: httpauth.Source{Header: "X-Cert", Encoding: httpauth.URLPEM, ChainHeader: "X-Chain", ChainEncoding: "der", TrustedProxies: loopback}}, "Source.ChainEncoding"},
@@ -90,3 +90,32 @@ func TestConfigReuseDoesNotAffectAuthenticator(t *testing.T) {
 type staticProvider struct{ pool *x509.CertPool }
 
 func (s staticProvider) Roots() *x509.CertPool { return s.pool }
+
+func TestEmptyRootsPoolRefused(t *testing.T) {
+	pki := testpki.MustSet(t)
+	failedAppend := x509.NewCertPool()
+	require.False(t, failedAppend.AppendCertsFromPEM([]byte("not a PEM bundle")), "precondition: the append fails")
+	tests := []struct {
+		name string
+		cfg  httpauth.Config
+	}{
+		{"new pool never filled", httpauth.Config{Roots: x509.NewCertPool()}},
+		{"unchecked AppendCertsFromPEM", httpauth.Config{Roots: failedAppend}},
+		{"header source", httpauth.Config{Roots: failedAppend, Source: httpauth.Source{Preset: httpauth.PresetNginx, TrustedProxies: loopback}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a, err := httpauth.New(tt.cfg)
+			assert.Nil(t, a)
+			assert.EqualError(t, err, "httpauth: invalid config: Config.Roots holds no certificate: x509.CertPool.AppendCertsFromPEM probably failed (check its result); load the CA bundle, or use NewFileRoots to read it from a file")
+		})
+	}
+
+	// A provider's empty pool is a withdrawal (an emptied FileRoots
+	// bundle), decided at run time, not a mistake New can see.
+	_, err := httpauth.New(httpauth.Config{RootsProvider: staticProvider{x509.NewCertPool()}})
+	assert.NoError(t, err)
+	_, err = httpauth.New(httpauth.Config{Roots: pki.Root.Pool()})
+	assert.NoError(t, err, "control: a pool with the root")
+}

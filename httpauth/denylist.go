@@ -21,7 +21,8 @@ import (
 //	serial:<hex> issuer-key:<sha256>        a serial, under the issuer whose key has that hash
 //
 // Fingerprints may be written as [AllowFingerprints] accepts them (any
-// case, colons allowed, "sha256:" optional). A serial is bound to its
+// case, colons allowed, "sha256:" optional, or the "sha256 Fingerprint=…"
+// line openssl prints). A serial is bound to its
 // issuer by the SHA-256 of the issuer's SubjectPublicKeyInfo ([IssuerKeyHash]),
 // since serials are unique per issuer only; binding to the key rather than
 // the issuer certificate keeps re-issued and cross-signed copies of that CA
@@ -63,8 +64,8 @@ func (d *DenyList) add(entry string) error {
 		if !ok {
 			return fmt.Errorf("%q: serial is not hexadecimal", truncate(entry))
 		}
-		k, ok := normalizeFingerprint(key)
-		if !ok {
+		k, err := normalizeFingerprint(key)
+		if err != nil {
 			return fmt.Errorf("%q: issuer-key is not a SHA-256 hash (64 hex digits)", truncate(entry))
 		}
 		if d.serials == nil {
@@ -73,8 +74,8 @@ func (d *DenyList) add(entry string) error {
 		d.serials[issuerSerial{k, n}] = true
 		return nil
 	}
-	fp, ok := normalizeFingerprint(entry)
-	if !ok {
+	fp, err := normalizeFingerprint(entry)
+	if err != nil {
 		return fmt.Errorf("%q is neither sha256:<fingerprint> nor serial:<hex> issuer-key:<sha256>", truncate(entry))
 	}
 	if d.fingerprints == nil {

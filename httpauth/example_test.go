@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -186,6 +187,37 @@ func ExampleAllowSPIFFEID() {
 	// Output:
 	// spiffe://example.org/user/alice: <nil>
 	// spiffe://example.org/user/bob: SPIFFE ID spiffe://example.org/user/bob not allowed
+}
+
+// An ErrorHandler answers API clients that ask for JSON itself and hands
+// every other refusal to WritePlainError, the default writer. Either way
+// the refusal is marked no-store and nosniff.
+func ExampleWritePlainError() {
+	a, err := httpauth.New(httpauth.Config{
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, e *httpauth.Error) {
+			if r.Header.Get("Accept") != "application/json" {
+				httpauth.WritePlainError(w, e)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(e.ResponseStatus())
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": e.PublicText()})
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := a.Middleware(http.NotFoundHandler())
+	for _, accept := range []string{"text/html", "application/json"} {
+		r := httptest.NewRequest(http.MethodGet, "/whoami", nil) // plain HTTP: no certificate
+		r.Header.Set("Accept", accept)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Printf("%d %s %s %q\n", w.Code, w.Header().Get("Cache-Control"), w.Header().Get("Content-Type"), w.Body.String())
+	}
+	// Output:
+	// 401 no-store text/plain; charset=utf-8 "client certificate required\n"
+	// 401 no-store application/json "{\"error\":\"client certificate required\"}\n"
 }
 
 // fetch sends one request with leaf as client certificate.

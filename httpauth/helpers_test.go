@@ -190,7 +190,8 @@ func tlsClient(tb testing.TB, pki *testpki.Set, leaf *testpki.Leaf) *http.Client
 	if leaf != nil {
 		// Always send the certificate: Go's default would silently send none
 		// when the server's CA list does not match, hiding the cases under
-		// test (curl and browsers send what they are given).
+		// test (curl sends what it is given; browsers, like Go, only offer
+		// certificates of a CA the server names).
 		cert := leaf.TLSCertificate()
 		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
 	}

@@ -1,6 +1,7 @@
 package httpauth
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 )
@@ -53,3 +54,44 @@ func Presets() []string {
 }
 
 func presetNames() string { return strings.Join(Presets(), ", ") }
+
+// unknownPreset is New's error for a preset name that is not one of
+// Presets, suggesting the likely one: the same name in another case, or a
+// name at most two edits away ("ngnix", "aws_alb").
+func unknownPreset(name string) error {
+	best, bestDist := "", 3
+	for _, p := range Presets() {
+		if strings.EqualFold(p, name) {
+			best = p
+			break
+		}
+		if d := editDistance(strings.ToLower(name), p); d < bestDist {
+			best, bestDist = p, d
+		}
+	}
+	if best != "" {
+		return fmt.Errorf("Source.Preset %q is unknown: did you mean %q? Preset names are lowercase: %s", name, best, presetNames())
+	}
+	return fmt.Errorf("Source.Preset %q is unknown: use one of %s", name, presetNames())
+}
+
+// editDistance is the Levenshtein distance between two short ASCII names.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

@@ -1,7 +1,9 @@
 package httpauth_test
 
 import (
+	"bufio"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/certgate/certgate/httpauth"
@@ -53,11 +55,30 @@ func TestPresetsAcceptTheirProxysShape(t *testing.T) {
 	}
 }
 
-func TestPresetNamesAreCaseInsensitive(t *testing.T) {
+func TestUnknownPresetGivesOneMessage(t *testing.T) {
 	pki := testpki.MustSet(t)
-	a, _ := headerAuth(t, pki, httpauth.Source{Preset: "AWS-ALB"})
-	_, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-Amzn-Mtls-Clientcert", awsEscape(pki.Alice.ChainPEM())}))
-	assert.NoError(t, err)
+	const names = "apache, aws-alb, caddy, cloudflare, envoy, gcp, haproxy, nginx, rfc9440, traefik"
+	tests := []struct {
+		name, preset, want string
+	}{
+		{"transposed letters", "ngnix", `httpauth: invalid config: Source.Preset "ngnix" is unknown: did you mean "nginx"? Preset names are lowercase: ` + names},
+		{"capitalised", "Nginx", `httpauth: invalid config: Source.Preset "Nginx" is unknown: did you mean "nginx"? Preset names are lowercase: ` + names},
+		{"upper case", "AWS-ALB", `httpauth: invalid config: Source.Preset "AWS-ALB" is unknown: did you mean "aws-alb"? Preset names are lowercase: ` + names},
+		{"underscore for hyphen", "aws_alb", `httpauth: invalid config: Source.Preset "aws_alb" is unknown: did you mean "aws-alb"? Preset names are lowercase: ` + names},
+		{"nothing close", "squid", `httpauth: invalid config: Source.Preset "squid" is unknown: use one of ` + names},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// Roots and TrustedProxies are fine, so the preset is the only
+			// problem: no second error about what it failed to fill in.
+			_, err := httpauth.New(httpauth.Config{Roots: pki.Root.Pool(), Source: httpauth.Source{Preset: tt.preset, TrustedProxies: loopback}})
+			assert.EqualError(t, err, tt.want)
+		})
+	}
+	for _, p := range httpauth.Presets() {
+		assert.Equal(t, strings.ToLower(p), p, "documented names are lowercase")
+	}
 }
 
 func TestSourceHeaderOverridesPresetHeader(t *testing.T) {
@@ -69,4 +90,39 @@ func TestSourceHeaderOverridesPresetHeader(t *testing.T) {
 	id, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-Client-Leaf", awsEscape(pki.Alice.ChainPEM())}))
 	require.NoError(t, err)
 	assert.Equal(t, "X-Client-Leaf", id.Header)
+}
+
+// nginx's deprecated $ssl_client_cert is the PEM with a tab after every
+// line break but the last: an obsolete line folding, which Go's server
+// unfolds into spaces. The nginx preset's decoder reads what is left.
+func TestNginxDeprecatedClientCertVariableAccepted(t *testing.T) {
+	pki := testpki.MustSet(t)
+	a, _ := headerAuth(t, pki, nginxSrc(), func(c *httpauth.Config) { c.Intermediates = pki.Intermediate.Pool() })
+	tests := []struct {
+		name string
+		leaf *testpki.Leaf
+		want error
+	}{
+		{"trusted leaf", pki.Alice, nil},
+		{"leaf of an unknown CA", pki.Stranger, httpauth.ErrUnknownAuthority},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pemText := strings.TrimSuffix(string(tt.leaf.PEM()), "\n")
+			sslClientCert := strings.ReplaceAll(pemText, "\n", "\n\t") // as nginx 1.22 writes it
+			raw := "GET /hello HTTP/1.1\r\nHost: backend\r\nX-SSL-Client-Cert: " + sslClientCert + "\r\nX-SSL-Client-Verify: SUCCESS\r\n\r\n"
+			r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
+			require.NoError(t, err, "Go's server reads the folded header")
+			r.RemoteAddr = proxyAddr
+			id, err := a.Authenticate(r)
+			if tt.want != nil {
+				assert.ErrorIs(t, err, tt.want)
+				assert.NotErrorIs(t, err, httpauth.ErrHeaderMalformed, "decoded, then judged")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, "alice", id.Certificate.Subject.CommonName)
+		})
+	}
 }

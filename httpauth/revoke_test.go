@@ -213,6 +213,12 @@ func TestDenyListFingerprint(t *testing.T) {
 	for mode, err := range presenting(t, cfg, chainOf(pki.Bob)) {
 		assert.NoError(t, err, mode)
 	}
+	// Pasted from openssl x509 -noout -fingerprint -sha256.
+	pasted, err := httpauth.NewDenyList("sha256 Fingerprint=" + opensslHex(httpauth.Fingerprint(pki.Alice.Cert)))
+	require.NoError(t, err)
+	for mode, err := range presenting(t, httpauth.Config{Roots: pki.Root.Pool(), Revocation: []httpauth.RevocationChecker{pasted}}, chainOf(pki.Alice)) {
+		assert.ErrorIs(t, err, httpauth.ErrRevoked, mode)
+	}
 	// An intermediate's fingerprint cuts off everything below it.
 	sub, err := httpauth.NewDenyList(httpauth.Fingerprint(pki.Intermediate.Cert))
 	require.NoError(t, err)

@@ -14,7 +14,11 @@ import (
 type Source struct {
 	// Preset fills Header, Encoding, ChainHeader, VerifyHeader and
 	// VerifyValue for a known proxy (see [Presets]); fields set here win
-	// over the preset's. Empty: no preset. Unknown names fail [New].
+	// over the preset's. Empty: no preset. Names are exact and lowercase,
+	// as the constants and [Presets] spell them; any other name fails
+	// [New], which suggests the preset meant ("Nginx", "ngnix": did you
+	// mean "nginx"?). One spelling per preset keeps configuration files
+	// greppable and comparable with the documentation.
 	Preset string
 
 	// Header is the request header holding the client certificate. Empty:
@@ -66,7 +70,7 @@ func (s *Source) isHeader() bool { return s.Header != "" || s.Preset != "" }
 
 // resolved returns s with the preset applied. It assumes validate passed.
 func (s Source) resolved() Source {
-	if p, ok := presets[strings.ToLower(s.Preset)]; ok {
+	if p, ok := presets[s.Preset]; ok {
 		if s.Header == "" {
 			s.Header = p.Header
 		}
@@ -107,10 +111,10 @@ func (s Source) resolved() Source {
 
 func (s *Source) validate() []error {
 	var errs []error
-	if s.Preset != "" {
-		if _, ok := presets[strings.ToLower(s.Preset)]; !ok {
-			errs = append(errs, fmt.Errorf("Source.Preset %q is unknown: use one of %s", s.Preset, presetNames()))
-		}
+	if _, ok := presets[s.Preset]; s.Preset != "" && !ok {
+		// Alone: the checks below would only report what the preset
+		// failed to fill in, such as an empty Encoding.
+		return []error{unknownPreset(s.Preset)}
 	}
 	if !s.isHeader() {
 		if s.Encoding != "" || s.ChainHeader != "" || s.VerifyHeader != "" || s.VerifyValue != "" || len(s.TrustedProxies) > 0 || s.FallbackToTLS {

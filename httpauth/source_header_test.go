@@ -1,6 +1,7 @@
 package httpauth_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -245,7 +246,9 @@ func TestHeaderErrorMessagesPinned(t *testing.T) {
 	_, err = a.Authenticate(headerRequest(strangerAddr))
 	assert.EqualError(t, err, `httpauth: request not from a trusted proxy: peer "192.0.2.7:40000" is not in Source.TrustedProxies (list the proxy's address there; forwarding headers are never consulted)`)
 
-	misconfigured := mustNew(t, httpauth.Config{Roots: pki.Root.Pool(), Authorize: httpauth.AllowCN()})
+	// A helper New cannot see, inside an Authorizer of the user's own.
+	empty := httpauth.AllowCN()
+	misconfigured := mustNew(t, httpauth.Config{Roots: pki.Root.Pool(), Authorize: func(ctx context.Context, id *httpauth.Identity) error { return empty(ctx, id) }})
 	_, err = misconfigured.Authenticate(tlsRequest(pki.Alice))
 	assert.EqualError(t, err, "httpauth: authorizer failed: httpauth.AllowCN: no values given")
 }

@@ -18,7 +18,11 @@ func (a *Authenticator) fromTLS(r *http.Request) (*Identity, error) {
 		return nil, unauthorized(fmt.Errorf("%w: request is plain HTTP, not TLS", ErrNoCertificate))
 	}
 	if len(r.TLS.PeerCertificates) == 0 {
-		return nil, unauthorized(fmt.Errorf("%w: the TLS client sent none; the listener must request one (tls.Config.ClientAuth)", ErrNoCertificate))
+		// All the server can know is that none arrived. The listener may not
+		// ask for one, or the client had none to offer for the CAs the
+		// listener named: Go clients and browsers pick a certificate by
+		// those names and send none when theirs is not among them.
+		return nil, unauthorized(fmt.Errorf("%w: the TLS connection carries none: either the listener does not ask for one (tls.Config.ClientAuth), or the client sent none, as a Go client or a browser does when its certificate's issuer is not among the CAs the listener names (tls.Config.ClientCAs)", ErrNoCertificate))
 	}
 	leaf := r.TLS.PeerCertificates[0]
 	roots := a.currentRoots()

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,4 +150,49 @@ func TestPresentedChainOverMaxChainLengthRefused(t *testing.T) {
 	a := mustNew(t, httpauth.Config{Roots: pki.Root.Pool(), MaxChainLength: 1})
 	_, err := a.Authenticate(tlsRequest(pki.Alice))
 	assert.ErrorIs(t, err, httpauth.ErrChainTooLong)
+}
+
+// A Go client picks its certificate by the CAs the server names and,
+// finding none of them, sends nothing; the server can only report that
+// nothing arrived, and the reason says what that may mean.
+func TestGoClientOfUnknownCASendsNoCertificate(t *testing.T) {
+	pki := testpki.MustSet(t)
+	a := mustNew(t, httpauth.Config{Roots: pki.Root.Pool()})
+	cfg, err := a.TLSConfig(pki.Server.TLSCertificate())
+	require.NoError(t, err)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := a.Authenticate(r); err != nil {
+			http.Error(w, err.Error(), statusOf(t, err)) // the logged reason, for the test
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	}))
+	srv.TLS = cfg
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+
+	tests := []struct {
+		name     string
+		leaf     *testpki.Leaf
+		wantCode int
+		wantBody string
+	}{
+		{"issuer among the named CAs", pki.Alice, http.StatusOK, "ok"},
+		{"issuer not among them", pki.Stranger, http.StatusUnauthorized, "httpauth: no client certificate: the TLS connection carries none: either the listener does not ask for one (tls.Config.ClientAuth), or the client sent none, as a Go client or a browser does when its certificate's issuer is not among the CAs the listener names (tls.Config.ClientCAs)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// Go's default selection, unlike tlsClient's.
+			tr := &http.Transport{TLSClientConfig: &tls.Config{
+				RootCAs:      pki.Root.Pool(),
+				Certificates: []tls.Certificate{tt.leaf.TLSCertificate()},
+				MinVersion:   tls.VersionTLS12,
+			}}
+			t.Cleanup(tr.CloseIdleConnections)
+			status, body := get(t, &http.Client{Transport: tr}, srv.URL)
+			assert.Equal(t, tt.wantCode, status)
+			assert.Equal(t, tt.wantBody, strings.TrimSpace(body))
+		})
+	}
 }

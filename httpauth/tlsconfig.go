@@ -3,6 +3,7 @@ package httpauth
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 )
 
 // TLSConfig returns a server *tls.Config for certs that asks every client
@@ -19,8 +20,14 @@ import (
 // from following rotations (verification still follows them).
 //
 // It needs roots ([Config.Roots] or [Config.RootsProvider]): without them
-// nothing could verify the certificates the listener accepts.
+// nothing could verify the certificates the listener accepts. With a header
+// [Source] it is an error unless Source.FallbackToTLS is set: the clients'
+// certificates reach a proxy's TLS, not this listener's, and asking the
+// proxy for one would only be confusing.
 func (a *Authenticator) TLSConfig(certs ...tls.Certificate) (*tls.Config, error) {
+	if a.src.isHeader() && !a.src.FallbackToTLS {
+		return nil, fmt.Errorf("httpauth: TLSConfig is for an Authenticator that reads the TLS connection, but Config.Source reads the proxy's header %s: the proxy terminates the clients' TLS, so serve the backend without client authentication, or set Source.FallbackToTLS if clients also connect directly", a.src.Header)
+	}
 	if a.roots == nil {
 		return nil, errors.New("httpauth: TLSConfig needs Config.Roots or Config.RootsProvider; without roots, configure the listener yourself with tls.RequireAndVerifyClientCert and ClientCAs")
 	}

@@ -86,3 +86,31 @@ func TestTLSConfigChangesApplyWithProvider(t *testing.T) {
 	assert.Equal(t, uint16(tls.VersionTLS13), per.MinVersion)
 	assert.Nil(t, per.GetConfigForClient)
 }
+
+func TestTLSConfigRefusedForHeaderSource(t *testing.T) {
+	pki := testpki.MustSet(t)
+	tests := []struct {
+		name    string
+		src     httpauth.Source
+		wantErr string
+	}{
+		{"preset", httpauth.Source{Preset: httpauth.PresetNginx, TrustedProxies: loopback}, "httpauth: TLSConfig is for an Authenticator that reads the TLS connection, but Config.Source reads the proxy's header X-Ssl-Client-Cert"},
+		{"custom header", httpauth.Source{Header: "X-Client-Cert", Encoding: httpauth.Base64DER, TrustedProxies: loopback}, "set Source.FallbackToTLS if clients also connect directly"},
+		{"header with fallback to TLS", httpauth.Source{Preset: httpauth.PresetNginx, TrustedProxies: loopback, FallbackToTLS: true}, ""},
+		{"TLS source", httpauth.Source{}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := mustNew(t, httpauth.Config{Roots: pki.Root.Pool(), Source: tt.src})
+			cfg, err := a.TLSConfig(pki.Server.TLSCertificate())
+			if tt.wantErr != "" {
+				assert.Nil(t, cfg)
+				assert.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tls.RequestClientCert, cfg.ClientAuth)
+		})
+	}
+}

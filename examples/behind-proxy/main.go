@@ -39,7 +39,9 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on; only the proxy may reach it")
 	preset := flag.String("preset", httpauth.PresetNginx, "the proxy in front: "+strings.Join(httpauth.Presets(), ", "))
-	proxy := flag.String("trusted-proxy", "127.0.0.1/32", "the proxy's address as the backend sees it, as a prefix")
+	// Not 127.0.0.1, which every local process shares: nginx.conf binds
+	// nginx's connections to 127.0.0.2 (proxy_bind).
+	proxy := flag.String("trusted-proxy", "127.0.0.2/32", "the proxy's address as the backend sees it, as a prefix (nginx.conf's proxy_bind)")
 	caFile := flag.String("client-ca", "ca.pem", "the root CAs client certificates must chain to, PEM")
 	interFile := flag.String("intermediates", "", "intermediate CAs that issue client certificates, PEM, for proxies that forward only the leaf")
 	allow := flag.String("allow", "alice", "comma-separated common names let in")

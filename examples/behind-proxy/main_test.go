@@ -33,8 +33,11 @@ func TestMain(m *testing.M) {
 }
 
 // The tests play the proxy's part: they send nginx's headers themselves,
-// from 127.0.0.1 (the trusted proxy) or from directAddr (anyone else).
-const directAddr = "127.0.0.2"
+// from proxyAddr (the trusted proxy, nginx.conf's proxy_bind) or from directAddr (anyone else).
+const (
+	proxyAddr  = "127.0.0.2"
+	directAddr = "127.0.0.3"
+)
 
 // backendPKI is a root, an intermediate and the clients they issue.
 type backendPKI struct {
@@ -65,10 +68,10 @@ func newBackendPKI(t *testing.T) *backendPKI {
 }
 
 // startBackend serves the backend for the nginx preset on a loopback
-// port, trusting 127.0.0.1, and returns its host:port.
+// port, trusting proxyAddr, and returns its host:port.
 func startBackend(t *testing.T, p *backendPKI, interFile string) string {
 	t.Helper()
-	srv, err := newServer("", httpauth.PresetNginx, "127.0.0.1/32", p.rootFile, interFile, []string{"alice", "bob"})
+	srv, err := newServer("", httpauth.PresetNginx, proxyAddr+"/32", p.rootFile, interFile, []string{"alice", "bob"})
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -116,12 +119,13 @@ func TestHello(t *testing.T) {
 		status int
 		body   string
 	}{
-		{"allowed client via the proxy", "127.0.0.1", nginxHeaders(p.alice, "SUCCESS"), http.StatusOK, "hello alice (certificate from X-Ssl-Client-Cert)"},
-		{"valid but not allowed", "127.0.0.1", nginxHeaders(p.mallory, "SUCCESS"), http.StatusForbidden, "access denied"},
-		{"proxy saw no certificate", "127.0.0.1", http.Header{"X-Ssl-Client-Verify": {"NONE"}}, http.StatusUnauthorized, "client certificate required"},
-		{"proxy could not verify", "127.0.0.1", nginxHeaders(p.alice, "FAILED:unable to get issuer"), http.StatusUnauthorized, "client certificate not accepted"},
+		{"allowed client via the proxy", proxyAddr, nginxHeaders(p.alice, "SUCCESS"), http.StatusOK, "hello alice (certificate from X-Ssl-Client-Cert)"},
+		{"valid but not allowed", proxyAddr, nginxHeaders(p.mallory, "SUCCESS"), http.StatusForbidden, "access denied"},
+		{"proxy saw no certificate", proxyAddr, http.Header{"X-Ssl-Client-Verify": {"NONE"}}, http.StatusUnauthorized, "client certificate required"},
+		{"proxy could not verify", proxyAddr, nginxHeaders(p.alice, "FAILED:unable to get issuer"), http.StatusUnauthorized, "client certificate not accepted"},
 		{"header from an untrusted peer", directAddr, nginxHeaders(p.alice, "SUCCESS"), http.StatusUnauthorized, "client certificate required"},
-		{"leaf of an intermediate the backend lacks", "127.0.0.1", nginxHeaders(p.bob, "SUCCESS"), http.StatusUnauthorized, "client certificate signed by unknown authority"},
+		{"header from another process on the host", "127.0.0.1", nginxHeaders(p.alice, "SUCCESS"), http.StatusUnauthorized, "client certificate required"},
+		{"leaf of an intermediate the backend lacks", proxyAddr, nginxHeaders(p.bob, "SUCCESS"), http.StatusUnauthorized, "client certificate signed by unknown authority"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,7 +142,7 @@ func TestHello(t *testing.T) {
 func TestHelloWithIntermediates(t *testing.T) {
 	p := newBackendPKI(t)
 	addr := startBackend(t, p, p.interFile)
-	status, body := get(t, addr, "127.0.0.1", nginxHeaders(p.bob, "SUCCESS"))
+	status, body := get(t, addr, proxyAddr, nginxHeaders(p.bob, "SUCCESS"))
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "hello bob (certificate from X-Ssl-Client-Cert)", body)
 }
@@ -148,7 +152,7 @@ func TestWebSocket(t *testing.T) {
 	addr := startBackend(t, p, "")
 
 	t.Run("via the proxy", func(t *testing.T) {
-		d := websocket.Dialer{NetDialContext: dialer("127.0.0.1").DialContext}
+		d := websocket.Dialer{NetDialContext: dialer(proxyAddr).DialContext}
 		conn, resp, err := d.DialContext(t.Context(), "ws://"+addr+"/ws", nginxHeaders(p.alice, "SUCCESS"))
 		require.NoError(t, err)
 		defer conn.Close()
@@ -177,16 +181,19 @@ func TestNewServerChecksFlags(t *testing.T) {
 		name              string
 		preset, proxy     string
 		caFile, interFile string
+		allow             string
 	}{
-		{"unknown preset", "squid", "127.0.0.1/32", p.rootFile, ""},
-		{"proxy address without prefix length", httpauth.PresetNginx, "127.0.0.1", p.rootFile, ""},
-		{"missing CA bundle", httpauth.PresetNginx, "127.0.0.1/32", absent, ""},
-		{"missing intermediates", httpauth.PresetNginx, "127.0.0.1/32", p.rootFile, absent},
+		{"unknown preset", "squid", "127.0.0.1/32", p.rootFile, "", "alice"},
+		{"proxy address without prefix length", httpauth.PresetNginx, "127.0.0.1", p.rootFile, "", "alice"},
+		{"missing CA bundle", httpauth.PresetNginx, "127.0.0.1/32", absent, "", "alice"},
+		{"missing intermediates", httpauth.PresetNginx, "127.0.0.1/32", p.rootFile, absent, "alice"},
+		// -allow "" would let nobody in with a 500 each; New says so at once.
+		{"empty allow list", httpauth.PresetNginx, "127.0.0.1/32", p.rootFile, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := newServer("", tt.preset, tt.proxy, tt.caFile, tt.interFile, []string{"alice"})
+			_, err := newServer("", tt.preset, tt.proxy, tt.caFile, tt.interFile, strings.Split(tt.allow, ","))
 			assert.Error(t, err)
 		})
 	}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/certgate/certgate/httpauth"
@@ -81,4 +83,28 @@ func TestAuthenticateRefusalsHaveCodes(t *testing.T) {
 		require.ErrorAs(t, err, &e, name)
 		assert.NotContains(t, []string{"internal", "other"}, e.Code(), name)
 	}
+}
+
+// The README's table of codes is the one users copy into dashboards: it
+// lists exactly the codes ReasonCodes returns, in its order.
+func TestReadmeListsEveryReasonCode(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	section := string(readme)
+	start := strings.Index(section, "| Code | Reason")
+	require.GreaterOrEqual(t, start, 0, "the README's table of codes")
+	row := regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\|")
+	var listed []string
+	for _, m := range row.FindAllStringSubmatch(section[start:], -1) {
+		listed = append(listed, m[1])
+		if m[1] == httpauth.CodeOther {
+			break
+		}
+	}
+	var want []string
+	for _, rc := range httpauth.ReasonCodes() {
+		want = append(want, rc.Code)
+	}
+	assert.Equal(t, want, listed)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -95,6 +96,7 @@ func TestObserverPanicIsContained(t *testing.T) {
 	assert.Equal(t, []string{"unknown_authority"}, rec.refused)
 	assert.Contains(t, buf.String(), `Observer.Accepted panicked; the decision stands`)
 	assert.Contains(t, buf.String(), `Observer.Refused panicked`)
+	assert.Equal(t, 2, strings.Count(buf.String(), "panicked"), "one record per panic, none for the observer that did not")
 }
 
 // Each held connection is reported when it starts and once when it ends,

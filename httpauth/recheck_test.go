@@ -115,10 +115,30 @@ func TestRecheckUnderRenewedRoot(t *testing.T) {
 	roots.Set(pinnedPool)
 	pinned, err := a.Authenticate(tlsRequest(pinnedLeaf))
 	require.NoError(t, err)
+	assert.NoError(t, a.Recheck(t.Context(), pinned), "still in the pool")
 	copyTmpl := *pinnedLeaf.Cert
 	copyTmpl.SerialNumber = nil
 	samekey := x509.NewCertPool()
 	samekey.AddCert(testpki.Sign(t, &copyTmpl, nil, pinnedLeaf.Key.Public(), pinnedLeaf.Key))
 	roots.Set(samekey)
 	assert.ErrorIs(t, a.Recheck(t.Context(), pinned), httpauth.ErrUnknownAuthority)
+}
+
+// An identity taken unverified (InsecureSkipHeaderVerification) has no
+// chain to re-check: only its validity, by the Authenticator's clock.
+func TestRecheckUnverifiedIdentity(t *testing.T) {
+	t.Parallel()
+	pki := testpki.MustSet(t)
+	clock := &fakeClock{t: time.Now()}
+	a := mustNew(t, httpauth.Config{
+		Source:                         httpauth.Source{Preset: httpauth.PresetNginx, TrustedProxies: loopback},
+		InsecureSkipHeaderVerification: true,
+		Now:                            clock.Now,
+	})
+	id, err := a.Authenticate(headerRequest(proxyAddr, [2]string{"X-SSL-Client-Cert", nginxEscape(pki.Stranger.ChainPEM())}, [2]string{"X-SSL-Client-Verify", "SUCCESS"}))
+	require.NoError(t, err)
+	require.False(t, id.Verified)
+	assert.NoError(t, a.Recheck(t.Context(), id))
+	clock.Set(pki.Stranger.Cert.NotAfter.Add(time.Second))
+	assert.ErrorIs(t, a.Recheck(t.Context(), id), httpauth.ErrExpired)
 }

@@ -98,6 +98,11 @@ func writeRefusal(w http.ResponseWriter, r *http.Request, a *httpauth.Authentica
 		a.WriteError(w, r, err)
 		return
 	}
-	status, text := refusalOf(err)
-	http.Error(w, text, status)
+	// Without an Authenticator there is no ErrorHandler; the plain writer
+	// keeps the headers every refusal has.
+	var e *httpauth.Error
+	if !errors.As(err, &e) {
+		e = &httpauth.Error{Status: http.StatusInternalServerError, Reason: err}
+	}
+	httpauth.WritePlainError(w, e)
 }

@@ -244,6 +244,8 @@ func TestGateWithoutAuthenticatorRefusesAll(t *testing.T) {
 	w := httptest.NewRecorder()
 	gateHandler(a).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
 	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"), "the headers of every refusal")
+	assert.Equal(t, "nosniff", w.Header().Get("X-Content-Type-Options"))
 }
 
 // Upgrade hands back a refusal as an *httpauth.Error wrapping its reason,

@@ -31,8 +31,13 @@ import (
 // tls.RequestClientCert or tls.RequireAnyClientCert; with another value,
 // every handshake fails with an error naming this function (a listener
 // that verified against the union would prove nothing per route anyway).
-// Other fields may be adjusted before use; replacing GetConfigForClient
-// stops the CA list from following rotations (verification still does).
+// Other fields may be adjusted before use, on the returned config itself:
+// its GetConfigForClient hook starts every handshake from it, so a copy
+// (tls.Config.Clone, httptest's EnableHTTP2, grpc's credentials.NewTLS)
+// loses its own changes. Replacing the hook stops the CA list from
+// following rotations (verification still does). A list too long for the
+// handshake's 64 KiB field (some hundreds of CAs) is not sent at all, so
+// that handshakes still succeed; clients then choose without it.
 //
 // Every Authenticator needs roots, as for TLSConfig. An Authenticator
 // that reads certificates from a proxy's header is refused unless it has
@@ -62,7 +67,8 @@ func TLSConfigFor(certs []tls.Certificate, auths ...*Authenticator) (*tls.Config
 		ClientCAs:    names.pool(),
 	}
 	// As in TLSConfig, each handshake clones the returned config itself, so
-	// changes the caller makes after this call still apply.
+	// changes the caller makes on it after this call still apply (but not
+	// changes made only to a copy of it).
 	base.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
 		if ca := base.ClientAuth; ca != tls.RequestClientCert && ca != tls.RequireAnyClientCert {
 			return nil, fmt.Errorf("httpauth: the listener from TLSConfigFor has ClientAuth %v; its CA list only names the routes' CAs and cannot verify: keep tls.RequestClientCert and let each route's Authenticator verify", ca)
@@ -112,6 +118,7 @@ func (n *caNames) pool() *x509.CertPool {
 			union.AddCert(&x509.Certificate{Raw: subject, RawSubject: subject})
 		}
 	}
+	union = caHint(union)
 	n.last.Store(&caList{from: from, union: union})
 	return union
 }

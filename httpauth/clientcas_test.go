@@ -3,10 +3,12 @@ package httpauth_test
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -259,4 +261,29 @@ func routeClient(tb testing.TB, p *perRoute, leaf *testpki.Leaf, offered *[][]by
 	tr := &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}
 	tb.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr}
+}
+
+// Many CAs across routes: the CertificateRequest's CA list has a 2-byte
+// length, and beyond 64 KiB of names crypto/tls fails every handshake; the
+// list is then left out, and handshakes and verification go on.
+func TestTLSConfigForLongCAList(t *testing.T) {
+	t.Parallel()
+	p := newPerRoute(t)
+	pool := p.devicesCA.Pool()
+	for i := 0; i < 600; i++ {
+		ca, err := testpki.NewRoot(testpki.WithCN(fmt.Sprintf("%03d-%s", i, strings.Repeat("x", 110))))
+		require.NoError(t, err)
+		pool.AddCert(ca.Cert)
+	}
+	big := mustNew(t, httpauth.Config{Roots: pool})
+	thermo := p.leaf(t, p.devicesCA, testpki.WithCN("thermo-1"), testpki.WithURI("spiffe://example.org/device/thermo-1"))
+	srv := httptest.NewUnstartedServer(p.devices.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	cfg, err := httpauth.TLSConfigFor([]tls.Certificate{p.server.TLSCertificate()}, p.devices, big)
+	require.NoError(t, err)
+	srv.TLS = cfg
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	status, body := get(t, routeClient(t, p, thermo, nil), srv.URL+"/ws/devices")
+	assert.Equal(t, 200, status, body)
+	assert.Nil(t, cfg.ClientCAs, "no list rather than one that cannot be sent")
 }

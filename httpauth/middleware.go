@@ -31,16 +31,43 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 // Cache-Control: no-store and X-Content-Type-Options: nosniff are set on w
 // before the ErrorHandler runs, so that no refusal is cached by a shared
 // cache or sniffed into HTML, whoever writes it. An ErrorHandler that has
-// a reason to may still change or delete them before writing.
+// a reason to may still change or delete them before writing. One that
+// writes nothing at all (a forgotten case) is followed by WritePlainError,
+// so a refusal is never an empty 200.
 func (a *Authenticator) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	e := asError(err)
 	refusalHeaders(w.Header())
 	if a.onError != nil {
-		a.onError(w, r, e)
+		tw := &wroteWriter{ResponseWriter: w}
+		a.onError(tw, r, e)
+		if !tw.wrote {
+			// A handler that forgot a case must not turn a refusal into an
+			// empty 200 OK.
+			WritePlainError(w, e)
+		}
 		return
 	}
 	WritePlainError(w, e)
 }
+
+// wroteWriter notes whether an ErrorHandler answered at all.
+type wroteWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *wroteWriter) WriteHeader(status int) {
+	w.wrote = true
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *wroteWriter) Write(p []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the writer's other methods.
+func (w *wroteWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // WritePlainError writes e the way certgate does when no
 // [Config.ErrorHandler] is set: e's [Error.ResponseStatus] and a

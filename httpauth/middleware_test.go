@@ -118,3 +118,26 @@ func TestWritePlainError(t *testing.T) {
 		})
 	}
 }
+
+// An ErrorHandler that writes nothing for some refusal (a forgotten case)
+// does not turn it into an empty 200: the plain refusal follows.
+func TestErrorHandlerThatWritesNothing(t *testing.T) {
+	t.Parallel()
+	a := mustNew(t, httpauth.Config{ErrorHandler: func(w http.ResponseWriter, r *http.Request, e *httpauth.Error) {
+		if r.Header.Get("Accept") == "application/json" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(e.ResponseStatus())
+			_, _ = w.Write([]byte(`{"code":"` + e.Code() + `"}`))
+		}
+	}})
+	h := a.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("next ran") }))
+	for accept, want := range map[string]string{"application/json": `{"code":"no_certificate"}`, "text/html": "client certificate required\n"} {
+		r := tlsRequest(nil)
+		r.Header.Set("Accept", accept)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		assert.Equal(t, http.StatusUnauthorized, w.Code, accept)
+		assert.Equal(t, want, w.Body.String(), accept)
+		assert.Equal(t, "no-store", w.Header().Get("Cache-Control"), accept)
+	}
+}

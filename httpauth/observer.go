@@ -27,7 +27,8 @@ type Observer struct {
 	// then answers it: the middleware, [Config.ErrorHandler], or certgate's
 	// raw response on a hijacked WebSocket connection, which access-log
 	// and tracing middleware never see. id is the identity when the
-	// certificate was good but authorization failed, else nil.
+	// certificate was good but authorization failed, else nil. err is the
+	// refusal itself: read it, do not change it.
 	Refused func(r *http.Request, id *Identity, err *Error)
 
 	// Held is called when a connection starts being held

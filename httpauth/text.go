@@ -9,12 +9,7 @@ import (
 // certificate by fingerprint or serial and quote client text only cut short.
 
 // truncate keeps client text in error messages short.
-func truncate(s string) string {
-	if len(s) > 32 {
-		return s[:32] + "…"
-	}
-	return s
-}
+func truncate(s string) string { return cut(s, 32) }
 
 // maxLoggedPath caps the request path in a log record: enough to tell
 // routes apart, not a client's megabyte of path.

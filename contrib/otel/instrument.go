@@ -78,10 +78,15 @@ func (w *rawWriter) Write(p []byte) (int, error) {
 }
 
 // Flush keeps streaming responses working through the wrapper.
-func (w *rawWriter) Flush() {
-	if !w.st.hijacked {
-		_ = http.NewResponseController(w.ResponseWriter).Flush()
+func (w *rawWriter) Flush() { _ = w.FlushError() }
+
+// FlushError is Flush with its error, which http.ResponseController
+// prefers: ErrHijacked once the connection is gone.
+func (w *rawWriter) FlushError() error {
+	if w.st.hijacked {
+		return http.ErrHijacked
 	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 // Unwrap lets http.ResponseController reach the writer's other methods

@@ -13,7 +13,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/codes"
 
-	"github.com/certgate/certgate/contrib/otel"
+	certgateotel "github.com/certgate/certgate/contrib/otel"
 	"github.com/certgate/certgate/gorilla"
 	"github.com/certgate/certgate/httpauth"
 	"github.com/certgate/certgate/internal/testpki"
@@ -130,4 +130,45 @@ func TestRefusalStatusReachesOtelhttp(t *testing.T) {
 			assert.Equal(t, "refused", ev["certgate.decision"])
 		})
 	}
+}
+
+// A request refused by one Authenticator and then admitted by another (two
+// kinds of client on one endpoint) is an accepted upgrade: Instrument does
+// not report it as the first refusal.
+func TestInstrumentAcceptedAfterEarlierRefusal(t *testing.T) {
+	t.Parallel()
+	set := testpki.MustSet(t)
+	p := newPipeline(t)
+	tel, err := certgateotel.New(certgateotel.WithMeterProvider(p.meters))
+	require.NoError(t, err)
+	obs := []httpauth.Observer{tel.Observer()}
+	admins, err := httpauth.New(httpauth.Config{Roots: set.Root.Pool(), Authorize: httpauth.AllowCN("root-admin"), Observers: obs})
+	require.NoError(t, err)
+	users, err := httpauth.New(httpauth.Config{Roots: set.Root.Pool(), Authorize: httpauth.AllowCN("alice"), Observers: obs})
+	require.NoError(t, err)
+	ws := gorilla.Handler(users, nil, func(_ context.Context, conn *websocket.Conn, _ *httpauth.Identity) {
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	})
+	gate := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := admins.Authenticate(r); err == nil {
+			ws.ServeHTTP(w, r) // admin path, elided
+			return
+		}
+		ws.ServeHTTP(w, r) // fall back to the users' gate
+	})
+	mw := otelhttp.NewMiddleware("ws", otelhttp.WithTracerProvider(p.tracers), otelhttp.WithMeterProvider(p.meters))
+	done := make(chan struct{}, 1)
+	srv := wstest.NewTLSServer(t, set, signalDone(certgateotel.Instrument(mw, gate), done), false)
+	d := websocket.Dialer{TLSClientConfig: wstest.ClientTLS(set, set.Alice)}
+	conn, resp, err := d.DialContext(t.Context(), wstest.URL(srv), nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	require.NoError(t, conn.Close())
+	wstest.Receive(t, done)
+	got := attrs(p.span(t).Attributes())
+	assert.Equal(t, int64(200), got["http.response.status_code"], "an accepted upgrade, as otelhttp sees any hijack")
 }

@@ -142,6 +142,12 @@ func (t *Telemetry) Observer() httpauth.Observer {
 
 func (t *Telemetry) onAccepted(r *http.Request, id *httpauth.Identity) {
 	ctx := r.Context()
+	if st, ok := ctx.Value(rawKey{}).(*rawState); ok {
+		// A later acceptance (a second Authenticator on the same
+		// request) supersedes an earlier refusal: Instrument must not
+		// report the upgrade that follows as that refusal.
+		st.status = 0
+	}
 	source := keySource.String(t.sourceOf(id))
 	t.accepted.Add(ctx, 1, metric.WithAttributes(source))
 	t.expiry.Record(ctx, id.NotAfter.Sub(t.now()).Seconds())

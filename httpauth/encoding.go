@@ -78,14 +78,16 @@ func decodeBase64DER(value string) ([][]byte, error) {
 	v := strings.TrimSpace(value)
 	// HAProxy's %{+Q} log-format flag wraps the value in one pair of quotes.
 	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-		v = v[1 : len(v)-1]
+		v = strings.TrimSpace(v[1 : len(v)-1])
 	}
 	if v == "" {
 		// `""`: HAProxy's quoted form of an empty value (found by FuzzBase64DER).
 		return nil, fmt.Errorf("%w: header is empty", ErrNoCertificate)
 	}
 	der, err := strictBase64.DecodeString(v)
-	if err != nil {
+	if err != nil || len(der) == 0 {
+		// encoding/base64 skips CR and LF, so a value of line breaks
+		// alone decodes to nothing (found by FuzzBase64DER).
 		return nil, fmt.Errorf("%w: bad base64", ErrHeaderMalformed)
 	}
 	return [][]byte{der}, nil

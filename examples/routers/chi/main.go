@@ -15,38 +15,21 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
-	"errors"
-	"log"
 	"net/http"
-	"os"
 	"time"
 
+	"github.com/certgate/certgate/examples/routers/internal/app"
 	"github.com/certgate/certgate/gorilla"
 	"github.com/certgate/certgate/httpauth"
 	"github.com/go-chi/chi/v5"
-	"github.com/gorilla/websocket"
 )
 
 func main() {
-	cert, err := tls.LoadX509KeyPair("server.pem", "server-key.pem")
-	if err != nil {
-		log.Fatal(err)
-	}
-	roots, err := loadCAs("ca.pem")
-	if err != nil {
-		log.Fatal(err)
-	}
-	srv, err := newServer(roots, cert)
-	if err != nil {
-		log.Fatal(err)
-	}
-	srv.Addr = "localhost:8443"
-	log.Printf("serving https://%s/api/whoami and wss://%[1]s/ws", srv.Addr)
-	log.Fatal(srv.ListenAndServeTLS("", ""))
+	roots := app.MustLoadCAs("ca.pem")
+	app.Serve(func(cert tls.Certificate) (*http.Server, error) { return newServer(roots, cert) },
+		"https://"+app.Addr+"/api/whoami", "wss://"+app.Addr+"/ws")
 }
 
 // newServer returns the server for clients of roots, with cert as its own.
@@ -63,53 +46,9 @@ func newServer(roots *x509.CertPool, cert tls.Certificate) (*http.Server, error)
 	}
 
 	r := chi.NewRouter()
-	r.With(a.Middleware).Get("/api/whoami", whoami)
+	r.With(a.Middleware).Get("/api/whoami", app.WhoAmI)
 	// Not behind a.Middleware: gorilla.Handler runs the same check itself
 	// and, refusing, writes the answer on the hijacked connection.
-	r.Handle("/ws", gorilla.Handler(a, nil, echoBack))
+	r.Handle("/ws", gorilla.Handler(a, nil, app.Echo))
 	return &http.Server{Handler: r, TLSConfig: tlsConfig, ReadHeaderTimeout: 10 * time.Second}, nil
-}
-
-// whoami answers with the identity a.Middleware put in the context.
-func whoami(w http.ResponseWriter, r *http.Request) {
-	id, ok := httpauth.FromContext(r.Context())
-	if !ok { // only if the route were mounted without the middleware
-		http.Error(w, "no identity", http.StatusInternalServerError)
-		return
-	}
-	cn, _ := id.CommonName()
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]string{"cn": cn, "fingerprint": id.Fingerprint})
-}
-
-// echoBack greets the client by name, then sends back what it receives until
-// either side closes, or ctx ends when the certificate stops being trusted.
-func echoBack(ctx context.Context, conn *websocket.Conn, id *httpauth.Identity) {
-	defer conn.Close()
-	cn, _ := id.CommonName()
-	if err := conn.WriteMessage(websocket.TextMessage, []byte("hello "+cn)); err != nil {
-		return
-	}
-	for ctx.Err() == nil {
-		kind, msg, err := conn.ReadMessage()
-		if err != nil {
-			return
-		}
-		if err := conn.WriteMessage(kind, msg); err != nil {
-			return
-		}
-	}
-}
-
-// loadCAs reads a PEM bundle of CA certificates.
-func loadCAs(path string) (*x509.CertPool, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(data) {
-		return nil, errors.New(path + ": no PEM certificate found")
-	}
-	return pool, nil
 }

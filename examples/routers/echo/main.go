@@ -16,37 +16,21 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
-	"log"
 	"net/http"
-	"os"
 	"time"
 
+	"github.com/certgate/certgate/examples/routers/internal/app"
 	"github.com/certgate/certgate/gorilla"
 	"github.com/certgate/certgate/httpauth"
-	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 )
 
 func main() {
-	cert, err := tls.LoadX509KeyPair("server.pem", "server-key.pem")
-	if err != nil {
-		log.Fatal(err)
-	}
-	roots, err := loadCAs("ca.pem")
-	if err != nil {
-		log.Fatal(err)
-	}
-	srv, err := newServer(roots, cert)
-	if err != nil {
-		log.Fatal(err)
-	}
-	srv.Addr = "localhost:8443"
-	log.Printf("serving https://%s/api/whoami and wss://%[1]s/ws", srv.Addr)
-	log.Fatal(srv.ListenAndServeTLS("", ""))
+	roots := app.MustLoadCAs("ca.pem")
+	app.Serve(func(cert tls.Certificate) (*http.Server, error) { return newServer(roots, cert) },
+		"https://"+app.Addr+"/api/whoami", "wss://"+app.Addr+"/ws")
 }
 
 // newServer returns the server for clients of roots, with cert as its own.
@@ -69,7 +53,7 @@ func newServer(roots *x509.CertPool, cert tls.Certificate) (*http.Server, error)
 	// Not behind a.Middleware: gorilla.Handler runs the same check itself
 	// and, refusing, writes the answer on the hijacked connection, which
 	// echo's Response lets it take.
-	e.GET("/ws", echo.WrapHandler(gorilla.Handler(a, nil, echoBack)))
+	e.GET("/ws", echo.WrapHandler(gorilla.Handler(a, nil, app.Echo)))
 	return &http.Server{Handler: e, TLSConfig: tlsConfig, ReadHeaderTimeout: 10 * time.Second}, nil
 }
 
@@ -81,37 +65,4 @@ func whoami(c echo.Context) error {
 	}
 	cn, _ := id.CommonName()
 	return c.JSON(http.StatusOK, map[string]string{"cn": cn, "fingerprint": id.Fingerprint})
-}
-
-// echoBack greets the client by name, then sends back what it receives
-// until either side closes, or ctx ends when the certificate stops being
-// trusted.
-func echoBack(ctx context.Context, conn *websocket.Conn, id *httpauth.Identity) {
-	defer conn.Close()
-	cn, _ := id.CommonName()
-	if err := conn.WriteMessage(websocket.TextMessage, []byte("hello "+cn)); err != nil {
-		return
-	}
-	for ctx.Err() == nil {
-		kind, msg, err := conn.ReadMessage()
-		if err != nil {
-			return
-		}
-		if err := conn.WriteMessage(kind, msg); err != nil {
-			return
-		}
-	}
-}
-
-// loadCAs reads a PEM bundle of CA certificates.
-func loadCAs(path string) (*x509.CertPool, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(data) {
-		return nil, errors.New(path + ": no PEM certificate found")
-	}
-	return pool, nil
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -25,11 +24,7 @@ import (
 // Target: 10,000 connections in well under a second of CPU.
 func BenchmarkRecheckRound(b *testing.B) {
 	pki := testpki.MustSet(b)
-	serials := make([]*big.Int, 100_000)
-	for i := range serials {
-		serials[i] = big.NewInt(int64(1_000_000 + i))
-	}
-	crls := mustCRLFiles(b, crlDir(b, crlOf(b, pki.Root.Cert, pki.Root.Key), crlOf(b, pki.Intermediate.Cert, pki.Intermediate.Key, serials...)))
+	crls := crl100k(b, pki)
 	leaves := distinctLeaves(b, pki, 10_000)
 	for _, rev := range []struct {
 		name string

@@ -22,11 +22,7 @@ import (
 // Target: within 1.1× of the path without revocation.
 func BenchmarkRevocationCRL100k(b *testing.B) {
 	pki := testpki.MustSet(b)
-	serials := make([]*big.Int, 100_000)
-	for i := range serials {
-		serials[i] = big.NewInt(int64(1_000_000 + i))
-	}
-	crls := mustCRLFiles(b, crlDir(b, crlOf(b, pki.Root.Cert, pki.Root.Key), crlOf(b, pki.Intermediate.Cert, pki.Intermediate.Key, serials...)))
+	crls := crl100k(b, pki)
 	header := httpauth.Source{Preset: httpauth.PresetAWSALB, TrustedProxies: loopback}
 	requests := map[string]*http.Request{
 		"tls":    tlsRequest(pki.Alice),
@@ -58,11 +54,7 @@ func BenchmarkRevocationCRL100k(b *testing.B) {
 // the path a request really takes, with and without the 100,000-entry CRL.
 func BenchmarkRevocationCRL100kHTTP(b *testing.B) {
 	pki := testpki.MustSet(b)
-	serials := make([]*big.Int, 100_000)
-	for i := range serials {
-		serials[i] = big.NewInt(int64(1_000_000 + i))
-	}
-	crls := mustCRLFiles(b, crlDir(b, crlOf(b, pki.Root.Cert, pki.Root.Key), crlOf(b, pki.Intermediate.Cert, pki.Intermediate.Key, serials...)))
+	crls := crl100k(b, pki)
 	for _, rev := range []struct {
 		name     string
 		checkers []httpauth.RevocationChecker
@@ -95,4 +87,15 @@ func BenchmarkRevocationCRL100kHTTP(b *testing.B) {
 			}
 		})
 	}
+}
+
+// crl100k is CRLFiles holding pki's root CRL, empty, and its intermediate's
+// CRL with 100,000 serials, none of them a fixture's: the large CRL of the
+// revocation benchmarks.
+func crl100k(b *testing.B, pki *testpki.Set) *httpauth.CRLFiles {
+	serials := make([]*big.Int, 100_000)
+	for i := range serials {
+		serials[i] = big.NewInt(int64(1_000_000 + i))
+	}
+	return mustCRLFiles(b, crlDir(b, crlOf(b, pki.Root.Cert, pki.Root.Key), crlOf(b, pki.Intermediate.Cert, pki.Intermediate.Key, serials...)))
 }

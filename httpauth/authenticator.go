@@ -95,7 +95,7 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	// What held connections are re-checked against until a change: a
 	// change from now on, even before the first connection, is one.
-	a.live.watch.trust = a.trustState(time.Now())
+	a.live.trust = a.trustState(time.Now())
 	return a, nil
 }
 

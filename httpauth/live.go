@@ -206,7 +206,7 @@ func (c *liveConn) release() {
 // liveSet is an Authenticator's registry of held connections. One watcher
 // goroutine runs while it is not empty (running); it decides to stop
 // under mu, so add starts a new one only once it has, and what it knows
-// of the trust in force (watch) passes from one to the next through mu.
+// of the trust in force (trust) passes from one to the next through mu.
 // A change made while no connection was held is therefore still seen as
 // one.
 type liveSet struct {
@@ -214,7 +214,7 @@ type liveSet struct {
 	conns   map[*liveConn]struct{}
 	running bool
 	wake    chan struct{} // tells the watcher the set emptied, so it stops at once
-	watch   watchMemory   // only the running watcher uses it
+	trust   trustState    // in force at the last round (or at New); only the running watcher uses it
 
 	// gen counts the changes of trust the watchers found; it moves under
 	// mu, together with the snapshot of a round. An identity checked

@@ -28,7 +28,7 @@ type refresher interface{ refresh() }
 func (a *Authenticator) watchLive() {
 	s := &a.live
 	s.mu.Lock()
-	m := s.watch
+	trust := s.trust
 	s.mu.Unlock()
 	tick := time.NewTicker(livePoll)
 	defer tick.Stop()
@@ -37,37 +37,32 @@ func (a *Authenticator) watchLive() {
 		case <-tick.C:
 		case <-s.wake:
 		}
-		if s.stopWatching(m) {
+		if s.stopWatching(trust) {
 			return
 		}
 		now := time.Now()
-		if m.trust.changed(a, now) {
+		if trust.changed(a, now) {
 			// Taken before the snapshot, so a change during the round is
 			// not missed but triggers another.
-			m.trust = a.trustState(now)
-			a.recheckLive(s.newRound(), m.trust.roots)
+			trust = a.trustState(now)
+			a.recheckLive(s.newRound(), trust.roots)
 			continue
 		}
 		if stale := s.takeStale(); len(stale) > 0 {
-			a.recheckLive(stale, m.trust.roots)
+			a.recheckLive(stale, trust.roots)
 		}
 	}
 }
 
-// watchMemory is what the watcher knows, kept between watchers.
-type watchMemory struct {
-	trust trustState // in force at the last round (or at New)
-}
-
-// stopWatching ends the watcher when no connection is held, leaving m to
-// the next.
-func (s *liveSet) stopWatching(m watchMemory) bool {
+// stopWatching ends the watcher when no connection is held, leaving the
+// trust it knows to the next.
+func (s *liveSet) stopWatching(trust trustState) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.conns) > 0 {
 		return false
 	}
-	s.running, s.watch, s.stale = false, m, nil
+	s.running, s.trust, s.stale = false, trust, nil
 	return true
 }
 

@@ -54,7 +54,7 @@ func (a *Authenticator) recheck(ctx context.Context, id *Identity, r *http.Reque
 	if r != nil && a.recheckAuthz {
 		// The request's values (a tenant, a trace) as at admission, but
 		// not its cancellation: the request itself has long ended.
-		return asErrorOrNil(a.authorize(r.WithContext(context.WithoutCancel(r.Context())), id))
+		return a.authorize(r.WithContext(context.WithoutCancel(r.Context())), id)
 	}
 	return nil
 }
@@ -105,12 +105,4 @@ func (a *Authenticator) rootInPool(root *x509.Certificate, roots *x509.CertPool)
 		}
 	}
 	return false
-}
-
-// asErrorOrNil is asError that keeps nil.
-func asErrorOrNil(err error) error {
-	if err == nil {
-		return nil
-	}
-	return asError(err)
 }

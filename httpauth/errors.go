@@ -199,7 +199,10 @@ func ReasonCodes() []ReasonCode {
 
 // ReasonCode pairs a code with its sentinel reason.
 type ReasonCode struct {
-	Code   string
+	// Code is what [Error.Code] returns for the reason.
+	Code string
+	// Reason is the sentinel to use with errors.Is; nil for CodeInternal
+	// and CodeOther, which stand for no library reason.
 	Reason error
 }
 

@@ -32,9 +32,11 @@ type Observer struct {
 	Refused func(r *http.Request, id *Identity, err *Error)
 
 	// Held is called when a connection starts being held
-	// ([Authenticator.Hold], which every adapter's Handler calls), and
-	// Ended once when it stops: together they count live connections.
-	Held  func(id *Identity)
+	// ([Authenticator.Hold], which every adapter's Handler calls).
+	Held func(id *Identity)
+
+	// Ended is called once when a held connection stops being held, with
+	// how and why (see [ConnEnd]). With Held it counts live connections.
 	Ended func(end ConnEnd)
 }
 

@@ -42,7 +42,10 @@ func (s RevocationStatus) String() string {
 // RevocationAnswer is a [RevocationStatus] with the reason for logs, such
 // as which certificate and which list or responder said so.
 type RevocationAnswer struct {
+	// Status is the verdict: good, revoked or unknown.
 	Status RevocationStatus
+	// Detail says why, for logs and the refusal's reason; never sent to
+	// the client.
 	Detail string
 }
 
